@@ -1,0 +1,155 @@
+"""Structured configs: the schema every Hydra group is checked against.
+
+Each group's YAML files in ``conf/`` extend one of these dataclasses, so an unknown key or a
+wrong type fails at composition with Hydra's message instead of deep inside training.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+PAPER_MATRICES = ("Wq", "Wk", "Wv", "Wo", "Wf1", "Wf2")
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # short name, used in run paths (opt125m, tiny_opt, ...)
+    display_name: str = MISSING  # the paper's name (OPT-125M), used in tables
+    arch: str = MISSING  # opt | bert | esm | dnabert2: selects target-matrix names and the head
+    init: str = "pretrained"  # pretrained: from_pretrained(name_or_path); random: from `shape`
+    name_or_path: str | None = None  # hub name or a local folder with the weights
+    tokenizer: str | None = None  # hub name or local folder of the model's own tokenizer
+    trust_remote_code: bool = False
+    shape: dict[str, Any] | None = None  # HF config kwargs of the architecture (random init)
+
+
+@dataclass
+class PromptConfig:
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass
+class MethodConfig:
+    name: str = MISSING  # fmft | lora | adalora | ars | lingo
+    peft: str | None = None  # None (full fine-tuning) | lora | adalora
+    targets: list[str] = MISSING  # paper matrix names: Wq Wk Wv Wo Wf1 Wf2
+    r: int = 8
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    init_r: int = MISSING  # AdaLoRA b0 (average initial rank per matrix)
+    target_r: int = MISSING  # AdaLoRA bT (average final rank per matrix)
+    tinit: int | None = None  # None: the warmup steps
+    delta_t: int = MISSING
+    final_ratio: float = MISSING  # tfinal = final_ratio x total optimizer steps
+    beta1: float = MISSING
+    beta2: float = MISSING
+    orth_reg_weight: float = 0.5
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+
+
+@dataclass
+class TableS1Row:
+    """The paper's ARS hyperparameters for one dataset (Table S1)."""
+
+    init_r: int = MISSING
+    target_r: int = MISSING
+    final_ratio: float = MISSING
+    delta_t: int = MISSING
+    beta1: float = MISSING
+    beta2: float = MISSING
+    targets: list[str] = MISSING
+    p: float = MISSING
+
+
+@dataclass
+class TaskConfig:
+    name: str = MISSING  # our name (prom_tata, h3, ...)
+    display_name: str = MISSING  # the paper's column name
+    family: str = MISSING  # promoter_human | histone_yeast | custom | synthetic
+    source: str = "gue"  # gue | synthetic
+    path: str | None = None  # folder with train.csv / dev.csv / test.csv
+    num_labels: int = 2
+    selection_metric: str = MISSING  # auc | mcc: the paper's metric, used to select on dev
+    train_split: str = "auto"  # auto | train | dev (reduced: train on 80% of dev)
+    dev_fraction: float = 0.2  # share of dev held out for selection when train_split=dev
+    domain: str = "DNA"  # words for the Lingo prompt
+    table_s1: TableS1Row = field(default_factory=TableS1Row)
+    synthetic: dict[str, Any] | None = None  # generator settings for source=synthetic
+
+
+@dataclass
+class TokenizerConfig:
+    name: str = MISSING  # native | kmer
+    max_length: int = 512  # in tokens, prompt and special tokens included
+    k: int = 6
+    stride: int = 6
+
+
+@dataclass
+class TrainerConfig:
+    batch_size: int = 8
+    eval_batch_size: int = 16
+    epochs: float = 5
+    max_steps: int = -1  # > 0 caps the optimizer steps
+    lr: float = 3e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 5e-3
+    grad_accum: int = 1
+    eval_steps: float = 0.1  # < 1: a fraction of the total steps; >= 1: every N steps
+    logging_steps: int = 10
+    save_total_limit: int = 2
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    num_workers: int = 0
+    progress_bar: bool = True
+
+
+@dataclass
+class LoggerConfig:
+    name: str = MISSING  # wandb | csv | none
+    project: str = "lingo"
+    entity: str | None = None
+    mode: str = "offline"  # offline | online | disabled
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LingoConfig:
+    model: ModelConfig = MISSING
+    method: MethodConfig = MISSING
+    tokenizer: TokenizerConfig = MISSING
+    task: TaskConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    logger: LoggerConfig = MISSING
+    seed: int = 42
+    data_dir: str = MISSING
+    tokenizer_dir: str | None = None
+    cache_dir: str = MISSING
+    output_root: str = "outputs"
+
+
+def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictConfig) -> str | None:
+    """``${lingo.tokenizer:opt,facebook/opt-125m}``: ``<tokenizer_dir>/opt`` when that folder
+    exists (offline use), else the fallback (a hub name, or null for tiny stand-ins)."""
+    root = _root_.get("tokenizer_dir")
+    if root and (Path(root) / folder).is_dir():
+        return str(Path(root) / folder)
+    return fallback
+
+
+def _short_hash(text: str) -> str:
+    """``${lingo.hash:...}``: a short stable hash, used to name run directories."""
+    return hashlib.sha1(str(text).encode()).hexdigest()[:8]
+
+
+def register_configs() -> None:
+    """Register the root schema (``defaults: [lingo_schema]``) and the config resolvers."""
+    ConfigStore.instance().store(name="lingo_schema", node=LingoConfig)
+    if not OmegaConf.has_resolver("lingo.tokenizer"):
+        OmegaConf.register_new_resolver("lingo.tokenizer", _local_tokenizer)
+        OmegaConf.register_new_resolver("lingo.hash", _short_hash)

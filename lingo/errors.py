@@ -1,0 +1,13 @@
+"""User-facing errors: one message that names the file, row and fix, never a deep traceback."""
+
+
+class LingoError(Exception):
+    """A problem the user can fix (bad input, missing file, bad option); printed as one line."""
+
+
+class DataError(LingoError):
+    """Invalid or missing data: the message names the file, the row and the fix."""
+
+    def __init__(self, path: object, problem: str, fix: str, row: int | None = None) -> None:
+        where = f"{path}" if row is None else f"{path}, row {row}"
+        super().__init__(f"{where}: {problem}. Fix: {fix}")

@@ -1,0 +1,65 @@
+"""The paper's matrix names (Wq Wk Wv Wo Wf1 Wf2) as exact module patterns per architecture.
+
+A suffix match is not enough: on BERT/ESM ``output.dense`` is both the attention output (Wo,
+``attention.output.dense``) and the layer's second feed-forward matrix (Wf2, ``output.dense``
+directly under the layer). Patterns are anchored at the layer, so each name hits one matrix.
+DNABERT-2 fuses Wq, Wk and Wv into one ``Wqkv`` matrix: any of the three selects it.
+"""
+
+import re
+
+from lingo.config import PAPER_MATRICES
+from lingo.errors import LingoError
+
+LAYER = {
+    "opt": r"decoder\.layers\.\d+\.",
+    "bert": r"encoder\.layer\.\d+\.",
+    "esm": r"encoder\.layer\.\d+\.",
+    "dnabert2": r"encoder\.layer\.\d+\.",
+}
+_BERT = {
+    "Wq": r"attention\.self\.query",
+    "Wk": r"attention\.self\.key",
+    "Wv": r"attention\.self\.value",
+    "Wo": r"attention\.output\.dense",
+    "Wf1": r"intermediate\.dense",
+    "Wf2": r"output\.dense",
+}
+MATRICES = {
+    "opt": {
+        "Wq": r"self_attn\.q_proj",
+        "Wk": r"self_attn\.k_proj",
+        "Wv": r"self_attn\.v_proj",
+        "Wo": r"self_attn\.out_proj",
+        "Wf1": r"fc1",
+        "Wf2": r"fc2",
+    },
+    "bert": _BERT,
+    "esm": _BERT,
+    "dnabert2": {
+        "Wq": r"attention\.self\.Wqkv",
+        "Wk": r"attention\.self\.Wqkv",
+        "Wv": r"attention\.self\.Wqkv",
+        "Wo": r"attention\.output\.dense",
+        "Wf1": r"mlp\.gated_layers",
+        "Wf2": r"mlp\.wo",
+    },
+}
+
+
+def target_regex(arch: str, targets: list[str]) -> str:
+    """A regex for PEFT's ``target_modules`` (PEFT full-matches it against module names)."""
+    if arch not in MATRICES:
+        raise LingoError(f"model.arch={arch!r} is unknown; use one of {sorted(MATRICES)}")
+    unknown = [t for t in targets if t not in PAPER_MATRICES]
+    if unknown or not targets:
+        raise LingoError(
+            f"method.targets={list(targets)} holds unknown names {unknown}; "
+            f"use the paper's names {list(PAPER_MATRICES)}"
+        )
+    alternatives = sorted({MATRICES[arch][t] for t in targets})
+    return rf"(?:.*\.)?{LAYER[arch]}(?:{'|'.join(alternatives)})"
+
+
+def matches(arch: str, target: str, module_name: str) -> bool:
+    return re.fullmatch(target_regex(arch, [target]), module_name) is not None

@@ -1,0 +1,135 @@
+"""One run, start to finish: data -> tokens -> model -> method -> training -> run directory."""
+
+import logging
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from transformers import set_seed
+
+from lingo.data import load_task
+from lingo.errors import LingoError
+from lingo.methods import apply_method
+from lingo.models import build_model, count_parameters
+from lingo.results import (
+    CONFIG, METRICS, PREVIEW, git_commit, read_metrics, write_atomic, write_json,
+)
+from lingo.tokenization import build_tokenizer, tokenize_split
+from lingo.training.callbacks import AllocationCallback, HistoryCallback, RunStateCallback
+from lingo.training.checkpoints import last_complete_checkpoint
+from lingo.training.loggers import RunLogger
+from lingo.training.trainer import planned_steps, train_and_evaluate, training_arguments
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    done = read_metrics(run_dir)
+    if done and done.get("status") == "completed":
+        log.info("already completed: %s (delete it to train again)", run_dir / METRICS)
+        return done
+    write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    set_seed(cfg.seed)
+    data = load_task(cfg.task, cfg.seed)
+    tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
+    splits = {"train": data.train, "dev": data.dev, "test": data.test}
+    datasets = {k: tokenize_split(s, tokenizer, Path(cfg.cache_dir)) for k, s in splits.items()}
+    write_atomic(
+        run_dir / PREVIEW,
+        "".join(
+            f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
+            f"{tokenizer.decode(row['input_ids'])}\n"
+            for i, row in enumerate(datasets["train"].select(range(3)))
+        ),
+    )
+
+    net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
+                      cfg.seed)
+    total_steps, warmup_steps = planned_steps(len(datasets["train"]), cfg.trainer)
+    net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps)
+    trainable, total = count_parameters(net)
+    log.info("%s + %s: %s trainable of %s parameters", cfg.model.name, cfg.method.name,
+             f"{trainable:,}", f"{total:,}")
+
+    checkpoint_dir = run_dir / "checkpoints"
+    resume_from = last_complete_checkpoint(checkpoint_dir)
+    if resume_from is not None:
+        log.info("resuming from %s", resume_from)
+    logger = RunLogger(cfg.logger, run_dir, run_name(cfg),
+                       OmegaConf.to_container(cfg, resolve=True))
+    run_state = RunStateCallback(resume_from)
+    callbacks = [HistoryCallback(run_dir), *logger.callbacks()]
+    if cfg.method.peft == "adalora":
+        callbacks.append(AllocationCallback(cfg.method, resume_from))
+    callbacks.append(run_state)  # last: its marker completes a checkpoint
+    args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
+                              logger.report_to)
+    trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
+                                          resume_from)
+    trainer.save_model(str(run_dir / "model"))
+
+    metrics = {
+        **{f"test/{k}": v for k, v in outcome.test.items()},
+        **{f"dev/{k}": v for k, v in outcome.dev.items()},
+        "best_step": outcome.best_step,
+        "steps": outcome.steps,
+        "trainable_params": trainable,
+        "total_params": total,
+        "train_seconds": round(run_state.train_seconds, 2),
+        "n_train": len(datasets["train"]),
+        "n_dev": len(datasets["dev"]),
+        "n_test": len(datasets["test"]),
+        **identity(cfg),
+        "train_split": data.train_split,
+        "selection_metric": cfg.task.selection_metric,
+        "status": "completed",
+    }
+    write_json(run_dir / METRICS, metrics)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
+    logger.finish(metrics)
+    return metrics
+
+
+def identity(cfg: DictConfig) -> dict[str, Any]:
+    """What a result is: recorded in every metrics.json, completed or not."""
+    return {
+        "model": cfg.model.name,
+        "method": cfg.method.name,
+        "task": cfg.task.name,
+        "tokenizer": cfg.tokenizer.name,
+        "seed": cfg.seed,
+        "git_commit": git_commit(),
+    }
+
+
+def run_name(cfg: DictConfig) -> str:
+    return f"{cfg.task.name}/{cfg.model.name}-{cfg.method.name}-{cfg.tokenizer.name}/s{cfg.seed}"
+
+
+def main_or_exit(cfg: DictConfig) -> float | None:
+    """The entrypoint's body: a user error is one line on stderr and exit code 2; any failure
+    is recorded in the run directory's metrics.json as ``status: failed``."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics = run(cfg, run_dir)
+    except LingoError as err:
+        _record_failure(cfg, run_dir, str(err))
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as err:
+        _record_failure(cfg, run_dir, "".join(traceback.format_exception_only(err)).strip())
+        raise
+    print(f"results: {run_dir / METRICS}")
+    print(f"test/auc={metrics.get('test/auc')}, test/mcc={metrics.get('test/mcc')}")
+    return metrics.get(f"dev/{cfg.task.selection_metric}")
+
+
+def _record_failure(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    try:
+        write_json(run_dir / METRICS, {**identity(cfg), "status": "failed", "error": error})
+    except Exception:  # reporting must never hide the original error
+        log.exception("could not record the failure in %s", run_dir)

@@ -1,0 +1,1 @@
+"""Trainer set-up, callbacks and checkpoint/resume."""

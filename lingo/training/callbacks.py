@@ -1,0 +1,113 @@
+"""Trainer callbacks: AdaLoRA allocation, the run's history, log files and the checkpoint marker."""
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from lingo.config import MethodConfig
+from lingo.methods.adapters import adalora_schedule
+from lingo.results import HISTORY, write_atomic, write_jsonl
+from lingo.training.checkpoints import mark_complete, read_marker
+
+ALLOCATOR_STATE = "rank_allocator.pt"
+
+
+def _checkpoint_dir(args: TrainingArguments, state: TrainerState) -> Path:
+    return Path(args.output_dir) / f"checkpoint-{state.global_step}"
+
+
+class AllocationCallback(TrainerCallback):
+    """Calls PEFT AdaLoRA's ``update_and_allocate`` once per optimizer step, after the step and
+    before the gradients are zeroed, with the schedule fitted to the Trainer's real step count.
+    The allocator's importance EMAs are saved with each checkpoint, so a resumed run continues
+    exactly."""
+
+    def __init__(self, method: MethodConfig, resume_from: Path | None) -> None:
+        self.method = method
+        self.resume_from = resume_from
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        tuner = model.base_model
+        config = tuner.peft_config[tuner.trainable_adapter_name]
+        warmup = args.get_warmup_steps(state.max_steps)
+        for key, value in adalora_schedule(self.method, state.max_steps, warmup).items():
+            setattr(config, key, value)
+        if self.resume_from is not None:
+            saved = torch.load(self.resume_from / ALLOCATOR_STATE, weights_only=False)
+            allocator = tuner.rankallocator
+            allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc = saved["ipt"]
+            config.rank_pattern = saved["rank_pattern"]
+
+    def on_optimizer_step(self, args, state, control, model=None, **kwargs):
+        model.base_model.update_and_allocate(state.global_step)
+
+    def on_save(self, args, state, control, model=None, **kwargs):
+        tuner = model.base_model
+        allocator = tuner.rankallocator
+        torch.save(
+            {
+                "ipt": (allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc),
+                "rank_pattern": tuner.peft_config[tuner.trainable_adapter_name].rank_pattern,
+            },
+            _checkpoint_dir(args, state) / ALLOCATOR_STATE,
+        )
+
+
+class HistoryCallback(TrainerCallback):
+    """``history.jsonl``: one line per dev evaluation (step, epoch, last train loss, dev
+    metrics), rebuilt from the Trainer's log history, which resumes with the checkpoint."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / HISTORY
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        write_jsonl(self.path, history_rows(state.log_history))
+
+
+def history_rows(log_history: list[dict]) -> list[dict]:
+    rows, last_loss = [], None
+    for entry in log_history:
+        if "loss" in entry:
+            last_loss = entry["loss"]
+        if "eval_loss" not in entry:
+            continue
+        row = {"step": entry["step"], "epoch": entry.get("epoch"), "train_loss": last_loss}
+        row.update(
+            {f"dev/{k.removeprefix('eval_')}": v for k, v in entry.items() if k.startswith("eval_")}
+        )
+        rows.append(row)
+    return rows
+
+
+class CsvLogCallback(TrainerCallback):
+    """``logger=csv``: every Trainer log line in ``log.csv``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "log.csv"
+
+    def on_log(self, args, state, control, **kwargs):
+        write_atomic(self.path, pd.DataFrame(state.log_history).to_csv(index=False))
+
+
+class RunStateCallback(TrainerCallback):
+    """Counts training time across resumes and writes each checkpoint's completeness marker.
+    Must be the last callback, so the marker comes after every other file of the checkpoint."""
+
+    def __init__(self, resume_from: Path | None) -> None:
+        self.previous_seconds = float(read_marker(resume_from).get("train_seconds", 0.0))
+        self.started = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+
+    @property
+    def train_seconds(self) -> float:
+        return self.previous_seconds + time.monotonic() - self.started
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
+    ):
+        mark_complete(_checkpoint_dir(args, state), {"train_seconds": self.train_seconds})

@@ -1,0 +1,64 @@
+"""Where a run's curves go besides its run directory: W&B (offline by default), CSV, or nothing."""
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from lingo.config import LoggerConfig
+from lingo.errors import LingoError
+from lingo.training.callbacks import CsvLogCallback
+
+log = logging.getLogger(__name__)
+
+
+class RunLogger:
+    """Starts the backend before training (so the Trainer's W&B callback reuses our run, with our
+    config, group and a stable id that a resumed run continues), and closes it after."""
+
+    def __init__(self, logger: LoggerConfig, run_dir: Path, name: str, config: dict[str, Any]):
+        if logger.name not in ("wandb", "csv", "none"):
+            raise LingoError(f"logger={logger.name!r} is unknown; use wandb, csv or none")
+        self.logger = logger
+        self.run_dir = run_dir
+        self.run = None
+        if logger.name == "wandb" and logger.mode != "disabled":
+            self.run = self._start_wandb(name, config)
+
+    @property
+    def report_to(self) -> str:
+        return "wandb" if self.run is not None else "none"
+
+    def callbacks(self) -> list:
+        return [CsvLogCallback(self.run_dir)] if self.logger.name == "csv" else []
+
+    def _start_wandb(self, name: str, config: dict[str, Any]):
+        import wandb
+
+        os.environ["WANDB_MODE"] = self.logger.mode
+        os.environ.setdefault("WANDB_SILENT", "true")
+        run_id = hashlib.sha1(str(self.run_dir.resolve()).encode()).hexdigest()[:12]
+        return wandb.init(
+            project=self.logger.project,
+            entity=self.logger.entity,
+            group=self.logger.group,
+            tags=list(self.logger.tags),
+            job_type="train",
+            name=name,
+            id=run_id,
+            resume="allow",
+            dir=str(self.run_dir),
+            config=config,
+            mode=self.logger.mode,
+        )
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        if self.run is None:
+            return
+        self.run.summary.update({k: v for k, v in summary.items() if v is not None})
+        self.run.finish()
+        where = Path(self.run.dir).parent if self.logger.mode == "offline" else self.run.url
+        log.info("W&B %s run: %s", self.logger.mode, where)
+        if self.logger.mode == "offline":
+            log.info("upload it later with: wandb sync %s", where)

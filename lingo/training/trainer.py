@@ -1,0 +1,107 @@
+"""The HF Trainer set-up: the paper's schedule, selection on dev, test once at the end."""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from transformers import EvalPrediction, PreTrainedModel, Trainer, TrainingArguments
+
+from lingo.config import TrainerConfig
+from lingo.metrics import classification_metrics
+from lingo.training.collator import PadCollator
+
+
+def planned_steps(n_train: int, trainer: TrainerConfig) -> tuple[int, int]:
+    """(total optimizer steps, warmup steps), counted as the Trainer counts them."""
+    batches = math.ceil(n_train / trainer.batch_size)
+    per_epoch = max(math.ceil(batches / trainer.grad_accum), 1)
+    total = trainer.max_steps if trainer.max_steps > 0 else math.ceil(trainer.epochs * per_epoch)
+    return total, math.ceil(total * trainer.warmup_ratio)
+
+
+def training_arguments(
+    trainer: TrainerConfig, checkpoint_dir: Path, seed: int, selection_metric: str, report_to: str
+) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        per_device_train_batch_size=trainer.batch_size,
+        per_device_eval_batch_size=trainer.eval_batch_size,
+        gradient_accumulation_steps=trainer.grad_accum,
+        num_train_epochs=trainer.epochs,
+        max_steps=trainer.max_steps,
+        learning_rate=trainer.lr,
+        lr_scheduler_type="linear",
+        warmup_steps=trainer.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        weight_decay=trainer.weight_decay,
+        eval_strategy="steps",
+        eval_steps=trainer.eval_steps,
+        save_strategy="steps",
+        save_steps=trainer.eval_steps,
+        save_total_limit=max(trainer.save_total_limit, 2),
+        load_best_model_at_end=True,
+        metric_for_best_model=selection_metric,
+        greater_is_better=True,
+        logging_steps=trainer.logging_steps,
+        seed=seed,
+        data_seed=seed,
+        bf16=trainer.precision == "bf16",
+        dataloader_num_workers=trainer.num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=False,
+        report_to=report_to,
+        disable_tqdm=not trainer.progress_bar,
+    )
+
+
+def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
+    logits = prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    return classification_metrics(np.asarray(logits), np.asarray(prediction.label_ids))
+
+
+@dataclass
+class Outcome:
+    dev: dict[str, float]
+    test: dict[str, float]
+    best_step: int | None
+    steps: int
+
+
+def train_and_evaluate(
+    net: PreTrainedModel,
+    args: TrainingArguments,
+    datasets: dict[str, Dataset],
+    pad_token_id: int,
+    callbacks: list,
+    resume_from: Path | None,
+) -> tuple[Trainer, Outcome]:
+    """Train with selection on dev, then evaluate the selected checkpoint on dev and, once, on
+    test."""
+    trainer = Trainer(
+        model=net,
+        args=args,
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["dev"],
+        data_collator=PadCollator(pad_token_id),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    dev = trainer.evaluate(datasets["dev"], metric_key_prefix="dev")
+    test = trainer.predict(datasets["test"], metric_key_prefix="test").metrics
+    best = trainer.state.best_model_checkpoint
+    return trainer, Outcome(
+        dev=_strip(dev, "dev_"),
+        test=_strip(test, "test_"),
+        best_step=int(best.rsplit("-", 1)[1]) if best else None,
+        steps=trainer.state.global_step,
+    )
+
+
+def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    """Keep the metrics and the loss; drop timing noise (runtime, samples per second)."""
+    kept = {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
+    return {k: v for k, v in kept.items() if k in ("loss", "auc", "mcc", "accuracy", "f1")}
