@@ -9,5 +9,11 @@ class DataError(LingoError):
     """Invalid or missing data: the message names the file, the row and the fix."""
 
     def __init__(self, path: object, problem: str, fix: str, row: int | None = None) -> None:
+        self.path, self.problem, self.fix, self.row = path, problem, fix, row
         where = f"{path}" if row is None else f"{path}, row {row}"
         super().__init__(f"{where}: {problem}. Fix: {fix}")
+
+    def __reduce__(self) -> tuple[type, tuple[object, str, str, int | None]]:
+        # the default rebuilds from the message alone, which this __init__ cannot take (so the
+        # error could not cross a process boundary, e.g. a launcher or a data-loading worker)
+        return (type(self), (self.path, self.problem, self.fix, self.row))

@@ -16,10 +16,12 @@ from lingo.errors import LingoError
 from lingo.methods import apply_method
 from lingo.models import build_model, count_parameters
 from lingo.results import (
-    CONFIG, METRICS, PREVIEW, git_commit, read_metrics, write_atomic, write_json,
+    CONFIG, METRICS, PREVIEW, RANK_PATTERN, git_commit, read_metrics, write_atomic, write_json,
 )
 from lingo.tokenization import build_tokenizer, tokenize_split
-from lingo.training.callbacks import AllocationCallback, HistoryCallback, RunStateCallback
+from lingo.training.callbacks import (
+    AllocationCallback, HistoryCallback, RunStateCallback, load_allocator_state,
+)
 from lingo.training.checkpoints import last_complete_checkpoint
 from lingo.training.loggers import RunLogger
 from lingo.training.trainer import planned_steps, train_and_evaluate, training_arguments
@@ -71,6 +73,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
                                           resume_from)
     trainer.save_model(str(run_dir / "model"))
+    if cfg.method.peft == "adalora" and trainer.state.best_model_checkpoint:
+        pattern = load_allocator_state(Path(trainer.state.best_model_checkpoint))["rank_pattern"]
+        write_json(run_dir / RANK_PATTERN, {"rank_pattern": pattern})
 
     metrics = {
         **{f"test/{k}": v for k, v in outcome.test.items()},

@@ -12,6 +12,7 @@ METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 CONFIG = "config.yaml"
 PREVIEW = "inputs_preview.txt"
+RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -36,10 +36,9 @@ def random_config(model: ModelConfig, vocab_size: int, **overrides: object) -> A
             f"model={model.name} has no offline shape for random initialisation (its "
             "architecture is remote code); use model.init=pretrained"
         )
-    shape = dict(model.shape)
+    shape = {**model.shape, **overrides}
     shape["vocab_size"] = max(int(shape.get("vocab_size", 0)), vocab_size)
-    model_type = shape.pop("model_type")
-    return AutoConfig.for_model(model_type, **shape, **overrides)
+    return AutoConfig.for_model(shape.pop("model_type"), **shape)
 
 
 def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:

@@ -22,12 +22,17 @@ def _checkpoint_dir(args: TrainingArguments, state: TrainerState) -> Path:
 class AllocationCallback(TrainerCallback):
     """Calls PEFT AdaLoRA's ``update_and_allocate`` once per optimizer step, after the step and
     before the gradients are zeroed, with the schedule fitted to the Trainer's real step count.
-    The allocator's importance EMAs are saved with each checkpoint, so a resumed run continues
-    exactly."""
+
+    The rank pattern is kept here between steps, not in the PEFT config: PEFT trims a saved
+    adapter to its pattern, and a checkpoint must keep every triplet (a pruned one can come back,
+    and a resumed run must continue exactly). The pattern and the importance EMAs are saved with
+    each checkpoint.
+    """
 
     def __init__(self, method: MethodConfig, resume_from: Path | None) -> None:
         self.method = method
         self.resume_from = resume_from
+        self.rank_pattern: dict | None = None
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         tuner = model.base_model
@@ -36,24 +41,31 @@ class AllocationCallback(TrainerCallback):
         for key, value in adalora_schedule(self.method, state.max_steps, warmup).items():
             setattr(config, key, value)
         if self.resume_from is not None:
-            saved = torch.load(self.resume_from / ALLOCATOR_STATE, weights_only=False)
+            saved = load_allocator_state(self.resume_from)
             allocator = tuner.rankallocator
             allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc = saved["ipt"]
-            config.rank_pattern = saved["rank_pattern"]
+            self.rank_pattern = saved["rank_pattern"]
 
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
-        model.base_model.update_and_allocate(state.global_step)
+        tuner = model.base_model
+        config = tuner.peft_config[tuner.trainable_adapter_name]
+        config.rank_pattern = self.rank_pattern
+        tuner.update_and_allocate(state.global_step)
+        self.rank_pattern, config.rank_pattern = config.rank_pattern, None
 
     def on_save(self, args, state, control, model=None, **kwargs):
-        tuner = model.base_model
-        allocator = tuner.rankallocator
+        allocator = model.base_model.rankallocator
         torch.save(
             {
                 "ipt": (allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc),
-                "rank_pattern": tuner.peft_config[tuner.trainable_adapter_name].rank_pattern,
+                "rank_pattern": self.rank_pattern,
             },
             _checkpoint_dir(args, state) / ALLOCATOR_STATE,
         )
+
+
+def load_allocator_state(checkpoint: Path) -> dict:
+    return torch.load(checkpoint / ALLOCATOR_STATE, weights_only=False)
 
 
 class HistoryCallback(TrainerCallback):

@@ -48,6 +48,7 @@ def training_arguments(
         seed=seed,
         data_seed=seed,
         bf16=trainer.precision == "bf16",
+        use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=trainer.num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real data and tokenizers beside the project (skipped when absent)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _folder(variable: str, default: Path) -> Path | None:
+    value = os.environ.get(variable)
+    path = Path(value) if value else default
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder holding GUE/ (and DeepSEA/): $LINGO_DATA_DIR, else ../shared/data."""
+    path = _folder("LINGO_DATA_DIR", SHARED / "data")
+    if path is None or not (path / "GUE").is_dir():
+        pytest.skip("real GUE data not found: set LINGO_DATA_DIR to the folder holding GUE/")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir() -> Path:
+    """The folder holding opt/, dnabert2/, nt500m_1000g/: $LINGO_TOKENIZER_DIR, else
+    ../shared/tokenizers."""
+    path = _folder("LINGO_TOKENIZER_DIR", SHARED / "tokenizers")
+    if path is None or not (path / "opt").is_dir():
+        pytest.skip("offline tokenizer files not found: set LINGO_TOKENIZER_DIR")
+    return path
+
+
+@pytest.fixture
+def run_env(tmp_path: Path, data_dir: Path, tokenizer_dir: Path) -> dict[str, str]:
+    """Environment for a `python train.py` subprocess: real data, offline, outputs in tmp."""
+    return {
+        **os.environ,
+        "LINGO_DATA_DIR": str(data_dir),
+        "LINGO_TOKENIZER_DIR": str(tokenizer_dir),
+        "LINGO_CACHE_DIR": str(tmp_path / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "WANDB_MODE": "offline",
+    }

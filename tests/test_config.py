@@ -1,0 +1,109 @@
+"""Every model x method x task combination composes and validates against the schema."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
+
+from lingo.config import PAPER_MATRICES, LingoConfig, register_configs
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml") if not p.stem.startswith("_"))
+
+
+MODELS, METHODS, TASKS = options("model"), options("method"), options("task")
+
+
+@pytest.fixture(scope="module")
+def compose_cfg():
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        yield _compose
+
+
+def _compose(overrides: list[str]):
+    """Compose as ``train.py`` would, with ``hydra.*`` resolvable (run dir included)."""
+    cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def run_dir(cfg) -> str:
+    return str(cfg.hydra.run.dir)
+
+
+def test_groups_hold_the_issue_options():
+    assert {"opt125m", "opt350m", "dnabert2", "nt500m", "tiny_opt", "tiny_bert", "tiny_esm"} <= set(
+        MODELS
+    )
+    assert {"fmft", "lora", "adalora"} <= set(METHODS)
+    yeast = {"h3", "h3k4me1", "h3k4me2", "h3k4me3", "h3k9ac", "h3k14ac", "h3k36me3", "h3k79me3",
+             "h4", "h4ac"}
+    assert yeast | {"prom_all", "prom_notata", "prom_tata", "gue_folder", "demo"} == set(TASKS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_combination_composes(compose_cfg, model):
+    for method in METHODS:
+        for task in TASKS:
+            overrides = [f"model={model}", f"method={method}", f"task={task}"]
+            if task == "gue_folder":
+                overrides.append("task.path=/some/folder")
+            cfg = compose_cfg(overrides)
+            path = run_dir(cfg)
+            with open_dict(cfg):
+                cfg.pop("hydra")
+            typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(LingoConfig), cfg))
+            assert typed.model.name == model and typed.method.name == method
+            assert typed.task.name == task
+            assert set(typed.method.targets) <= set(PAPER_MATRICES)
+            assert typed.task.selection_metric in ("auc", "mcc")
+            assert path.startswith(f"outputs/runs/{task}/{model}-{method}-")
+
+
+@pytest.mark.parametrize(
+    ("task", "init_r", "target_r", "final_ratio", "delta_t", "targets"),
+    [
+        ("prom_tata", 8, 6, 0.15, 5000, ["Wq", "Wk", "Wv", "Wf1", "Wf2", "Wo"]),
+        ("h3", 12, 6, 0.25, 100, ["Wq", "Wk", "Wv", "Wf1", "Wf2"]),
+        ("h4ac", 12, 6, 0.30, 100, ["Wq", "Wk", "Wv", "Wf1", "Wf2"]),
+    ],
+)
+def test_method_defaults_follow_table_s1(compose_cfg, task, init_r, target_r, final_ratio,
+                                         delta_t, targets):
+    cfg = compose_cfg(["method=adalora", f"task={task}"])
+    m = cfg.method
+    assert (m.init_r, m.target_r, m.final_ratio, m.delta_t) == (init_r, target_r, final_ratio,
+                                                                delta_t)
+    assert list(m.targets) == targets
+    assert (m.r, m.lora_alpha, m.lora_dropout, m.orth_reg_weight) == (8, 32, 0.05, 0.5)
+    assert cfg.trainer.batch_size == 8 and cfg.trainer.lr == 3e-5 and cfg.trainer.epochs == 5
+
+
+def test_run_dir_is_a_function_of_the_overrides(compose_cfg):
+    a = run_dir(compose_cfg(["model=tiny_opt", "trainer.max_steps=30"]))
+    again = run_dir(compose_cfg(["trainer.max_steps=30", "model=tiny_opt"]))
+    other = run_dir(compose_cfg(["model=tiny_opt", "trainer.max_steps=31"]))
+    assert a == again != other
+    assert "seed42-" in a
+
+
+def test_unknown_option_is_refused(compose_cfg):
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg(["trainer.foo=1"])
+
+
+def test_tokenizer_dir_resolves_tiny_tokenizers(compose_cfg, monkeypatch, tmp_path):
+    (tmp_path / "opt").mkdir()
+    monkeypatch.setenv("LINGO_TOKENIZER_DIR", str(tmp_path))
+    assert compose_cfg(["model=tiny_opt"]).model.tokenizer == str(tmp_path / "opt")
+    assert compose_cfg(["model=opt125m"]).model.tokenizer == str(tmp_path / "opt")
+    monkeypatch.delenv("LINGO_TOKENIZER_DIR")
+    assert compose_cfg(["model=tiny_opt"]).model.tokenizer is None
+    assert compose_cfg(["model=opt350m"]).model.tokenizer == "facebook/opt-350m"

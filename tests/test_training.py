@@ -1,0 +1,129 @@
+"""Real tiny training runs on the real prom_300_tata, through the real entrypoint."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lingo.training.checkpoints import MARKER, last_complete_checkpoint
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+QUICK = ["model=tiny_opt", "task=prom_tata", "logger=none", "trainer.progress_bar=false"]
+
+
+def train_cmd(run_dir: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "train.py", *QUICK, f"hydra.run.dir={run_dir}", *overrides]
+
+
+def train(run_env: dict, run_dir: Path, *overrides: str) -> dict:
+    done = subprocess.run(train_cmd(run_dir, *overrides), cwd=REPO, env=run_env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/mcc", "best_step",
+            "trainable_params", "total_params", "train_seconds", "model", "method", "task",
+            "tokenizer", "train_split", "seed", "git_commit", "status"}
+
+
+@pytest.mark.parametrize("method", ["fmft", "lora", "adalora"])
+def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method):
+    run_dir = tmp_path / "run"
+    extra = ["method.delta_t=5"] if method == "adalora" else []
+    metrics = train(run_env, run_dir, f"method={method}", "trainer.max_steps=30", *extra)
+    assert REQUIRED <= set(metrics)
+    assert metrics["status"] == "completed" and metrics["method"] == method
+    assert metrics["train_split"] == "train" and metrics["n_train"] == 4904
+    assert 0.0 <= metrics["test/auc"] <= 1.0 and -1.0 <= metrics["test/mcc"] <= 1.0
+    assert 0 < metrics["trainable_params"] <= metrics["total_params"]
+    if method == "fmft":
+        assert metrics["trainable_params"] == metrics["total_params"]
+    else:
+        assert metrics["trainable_params"] < metrics["total_params"] / 10
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in history] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    best = max(history, key=lambda row: row["dev/auc"])
+    assert metrics["best_step"] == best["step"]  # selected on dev
+    assert metrics["dev/auc"] == pytest.approx(best["dev/auc"], abs=1e-6)
+    preview = (run_dir / "inputs_preview.txt").read_text()
+    assert preview.count("--- train input") == 3 and "</s>" in preview
+    assert "trainer:" in (run_dir / "config.yaml").read_text()
+    assert (run_dir / "model" / "adapter_config.json").is_file() == (method != "fmft")
+    assert not (run_dir / "checkpoints").exists()
+
+
+def test_adalora_allocates_to_the_budget(run_env, tmp_path):
+    """tinit = warmup (3), tfinal = 0.15 x 30 = 4: the final pattern holds exactly bT per matrix
+    on average. The best checkpoint is the last one so that its pattern is the final one."""
+    run_dir = tmp_path / "run"
+    train(run_env, run_dir, "method=adalora", "trainer.max_steps=30", "method.delta_t=2",
+          "trainer.eval_steps=30")
+    pattern = json.loads((run_dir / "rank_pattern.json").read_text())["rank_pattern"]
+    assert pattern, "AdaLoRA never allocated"
+    kept = sum(sum(mask) for mask in pattern.values())
+    assert kept == 6 * len(pattern)  # target_r=6 per matrix on average, exactly at T
+    assert len(pattern) == 2 * 6  # 2 layers x 6 promoter matrices
+
+
+@pytest.mark.parametrize("model", ["tiny_bert", "tiny_esm"])
+def test_bert_and_esm_stand_ins_train(run_env, tmp_path, model):
+    metrics = train(run_env, tmp_path / "run", f"model={model}", "method=lora",
+                    "trainer.max_steps=10", "trainer.eval_steps=5")
+    assert metrics["status"] == "completed" and metrics["model"] == model
+
+
+def test_finished_run_is_not_trained_again(run_env, tmp_path):
+    run_dir = tmp_path / "run"
+    first = train(run_env, run_dir, "method=lora", "trainer.max_steps=6", "trainer.eval_steps=3")
+    again = subprocess.run(train_cmd(run_dir, "method=lora", "trainer.max_steps=6",
+                                     "trainer.eval_steps=3"),
+                           cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "already completed" in again.stderr + again.stdout
+    assert json.loads((run_dir / "metrics.json").read_text()) == first
+
+
+def wait_for_marker(run_dir: Path, proc: subprocess.Popen, step: int) -> None:
+    marker = run_dir / "checkpoints" / f"checkpoint-{step}" / MARKER
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        assert proc.poll() is None, "the run ended before the kill"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kill_after_step", [10, 20])
+def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path,
+                                                                kill_after_step):
+    args = ["method=adalora", "method.delta_t=2", "trainer.max_steps=40", "trainer.eval_steps=10"]
+    reference = train(run_env, tmp_path / "reference", *args)
+
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_marker(run_dir, proc, kill_after_step)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (run_dir / "metrics.json").exists()
+    resumed = train(run_env, run_dir, *args)
+    for key in ("test/auc", "test/mcc", "dev/auc", "best_step", "steps", "trainable_params"):
+        assert resumed[key] == reference[key], key
+    assert (run_dir / "history.jsonl").read_text().count("\n") == 4
+
+
+def test_incomplete_checkpoint_is_discarded(tmp_path):
+    for step in (10, 20):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    (tmp_path / "checkpoint-10" / MARKER).write_text("{}")
+    (tmp_path / "checkpoint-20" / "model.safetensors").write_text("half written")
+    assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
+    assert not (tmp_path / "checkpoint-20").exists()
+    assert last_complete_checkpoint(tmp_path / "absent") is None
