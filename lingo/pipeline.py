@@ -16,11 +16,21 @@ from lingo.errors import LingoError
 from lingo.methods import apply_method
 from lingo.models import build_model, count_parameters
 from lingo.results import (
-    CONFIG, METRICS, PREVIEW, RANK_PATTERN, git_commit, read_metrics, write_atomic, write_json,
+    CONFIG,
+    METRICS,
+    PREVIEW,
+    RANK_PATTERN,
+    git_commit,
+    read_metrics,
+    write_atomic,
+    write_json,
 )
 from lingo.tokenization import build_tokenizer, tokenize_split
 from lingo.training.callbacks import (
-    AllocationCallback, HistoryCallback, RunStateCallback, load_allocator_state,
+    AllocationCallback,
+    HistoryCallback,
+    RunStateCallback,
+    load_allocator_state,
 )
 from lingo.training.checkpoints import last_complete_checkpoint
 from lingo.training.loggers import RunLogger

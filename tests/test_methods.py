@@ -67,8 +67,9 @@ def test_each_paper_matrix_hits_exactly_one_linear_per_layer(name):
 
 
 def test_dnabert2_fused_qkv_is_one_matrix():
-    names = ["bert.encoder.layer.0.attention.self.Wqkv", "bert.encoder.layer.0.attention.output.dense",
-             "bert.encoder.layer.0.mlp.gated_layers", "bert.encoder.layer.0.mlp.wo"]
+    layer = "bert.encoder.layer.0."
+    names = [layer + n for n in ("attention.self.Wqkv", "attention.output.dense",
+                                 "mlp.gated_layers", "mlp.wo")]
     pattern = target_regex("dnabert2", ["Wq", "Wk", "Wv"])
     assert [n for n in names if re.fullmatch(pattern, n)] == names[:1]
     wo = target_regex("dnabert2", ["Wo"])

@@ -48,7 +48,8 @@ def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:
         )
     except (OSError, ValueError) as err:
         raise LingoError(
-            f"cannot load {model.name_or_path!r} ({type(err).__name__}: {str(err).splitlines()[0]}). "
+            f"cannot load {model.name_or_path!r} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0]}). "
             f"Without the hub, download it on a machine with internet "
             f"(huggingface-cli download {model.name_or_path} --local-dir DIR) and run with "
             f"model.name_or_path=DIR model.tokenizer=DIR"

@@ -61,10 +61,12 @@ class NativeTokenizer(DNATokenizer):
 
     def identity(self) -> str:
         backend = getattr(self.hf, "backend_tokenizer", None)
-        vocab = backend.to_str() if backend is not None else repr(sorted(self.hf.get_vocab().items()))
-        return "|".join(
-            [type(self.hf).__name__, vocab, repr(self.prompt), str(self.max_length)]
-        )
+        if backend is not None:
+            vocab = backend.to_str()
+        else:  # a slow tokenizer: its vocabulary and, for BPE, its merges
+            merges = sorted(getattr(self.hf, "bpe_ranks", {}).items())
+            vocab = repr(sorted(self.hf.get_vocab().items())) + repr(merges)
+        return "|".join([type(self.hf).__name__, vocab, repr(self.prompt), str(self.max_length)])
 
     def encode(self, sequences: list[str]) -> tuple[list[list[int]], int]:
         texts = [self.prompt.prefix + seq for seq in sequences]
