@@ -25,6 +25,7 @@ class ModelConfig:
     tokenizer: str | None = None  # hub name or local folder of the model's own tokenizer
     trust_remote_code: bool = False
     shape: dict[str, Any] | None = None  # HF config kwargs of the architecture (random init)
+    natural_language: bool = True  # False for DNA models: Lingo's text prompt does not apply
 
 
 @dataclass
@@ -49,7 +50,11 @@ class MethodConfig:
     beta1: float = MISSING
     beta2: float = MISSING
     orth_reg_weight: float = 0.5
-    prompt: PromptConfig = field(default_factory=PromptConfig)
+    allocator: str | None = None  # adalora: peft (PEFT's RankAllocator) | ars (rank sampling)
+    p_drop: float = 0.0  # ARS: chance that a kept singular value is dropped at an event
+    p_revive: float = 0.0  # ARS: chance that a pruned singular value is reintroduced
+    sample_final: bool = False  # ARS: sample at T too (default: the exact top-bT there)
+    prompt: PromptConfig = field(default_factory=PromptConfig)  # Lingo: text around the DNA
 
 
 @dataclass
@@ -77,7 +82,7 @@ class TaskConfig:
     selection_metric: str = MISSING  # auc | mcc: the paper's metric, used to select on dev
     train_split: str = "auto"  # auto | train | dev (reduced: train on 80% of dev)
     dev_fraction: float = 0.2  # share of dev held out for selection when train_split=dev
-    domain: str = "DNA"  # words for the Lingo prompt
+    prompt: PromptConfig = field(default_factory=PromptConfig)  # the Lingo prompt for this task
     table_s1: TableS1Row = field(default_factory=TableS1Row)
     synthetic: dict[str, Any] | None = None  # generator settings for source=synthetic
 

@@ -62,7 +62,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
                       cfg.seed)
     total_steps, warmup_steps = planned_steps(len(datasets["train"]), cfg.trainer)
-    net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps)
+    net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps, cfg.seed)
     trainable, total = count_parameters(net)
     log.info("%s + %s: %s trainable of %s parameters", cfg.model.name, cfg.method.name,
              f"{trainable:,}", f"{total:,}")
@@ -76,7 +76,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     run_state = RunStateCallback(resume_from)
     callbacks = [HistoryCallback(run_dir), *logger.callbacks()]
     if cfg.method.peft == "adalora":
-        callbacks.append(AllocationCallback(cfg.method, resume_from))
+        callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
     callbacks.append(run_state)  # last: its marker completes a checkpoint
     args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
                               logger.report_to)

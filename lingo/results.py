@@ -12,6 +12,7 @@ METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 CONFIG = "config.yaml"
 PREVIEW = "inputs_preview.txt"
+RANK_HISTORY = "rank_history.jsonl"  # AdaLoRA/ARS: one line per allocation event
 RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
 
 

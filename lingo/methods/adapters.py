@@ -1,19 +1,27 @@
 """FMFT, LoRA and AdaLoRA through PEFT. The head is always trained (PEFT's SEQ_CLS task type
 puts ``score``/``classifier`` in ``modules_to_save``)."""
 
-from peft import AdaLoraConfig, LoraConfig, TaskType, get_peft_model
+from peft import AdaLoraConfig, LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import PreTrainedModel
 
 from lingo.config import MethodConfig
 from lingo.errors import LingoError
+from lingo.methods.ars import ARSRankAllocator, RecordingRankAllocator
 from lingo.methods.targets import target_regex
 
 
 def apply_method(
-    net: PreTrainedModel, method: MethodConfig, arch: str, total_steps: int, warmup_steps: int
+    net: PreTrainedModel,
+    method: MethodConfig,
+    arch: str,
+    total_steps: int,
+    warmup_steps: int,
+    seed: int = 0,
 ) -> PreTrainedModel:
     """Wrap the backbone for the method. AdaLoRA's schedule gets the planned step counts here;
-    the allocation callback re-checks them against the Trainer's real count at train start."""
+    the allocation callback re-checks them against the Trainer's real count at train start.
+    AdaLoRA-type methods get their rank allocator installed here: PEFT's own (recording its
+    events) or ARS (seeded from the run seed)."""
     if method.peft is None:
         return net
     targets = target_regex(arch, list(method.targets))
@@ -29,7 +37,25 @@ def apply_method(
         config = AdaLoraConfig(**common, **adalora_schedule(method, total_steps, warmup_steps))
     else:
         raise LingoError(f"method.peft={method.peft!r} is unknown; use null, lora or adalora")
-    return get_peft_model(net, config)
+    peft_model = get_peft_model(net, config)
+    if method.peft == "adalora":
+        install_allocator(peft_model, method, seed)
+    return peft_model
+
+
+def install_allocator(peft_model: PeftModel, method: MethodConfig, seed: int) -> None:
+    tuner = peft_model.base_model
+    name = tuner.trainable_adapter_name
+    args = (tuner.model, tuner.peft_config[name], name)
+    if method.allocator == "ars":
+        tuner.rankallocator = ARSRankAllocator(
+            *args, p_drop=method.p_drop, p_revive=method.p_revive, seed=seed,
+            sample_final=method.sample_final,
+        )
+    elif method.allocator in (None, "peft"):
+        tuner.rankallocator = RecordingRankAllocator(*args)
+    else:
+        raise LingoError(f"method.allocator={method.allocator!r} is unknown; use peft or ars")
 
 
 def adalora_schedule(method: MethodConfig, total_steps: int, warmup_steps: int) -> dict:

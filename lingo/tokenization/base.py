@@ -43,6 +43,11 @@ class DNATokenizer(ABC):
 def build_tokenizer(
     tokenizer: TokenizerConfig, model: ModelConfig, prompt: PromptConfig
 ) -> DNATokenizer:
+    if (prompt.prefix or prompt.suffix) and not model.natural_language:
+        raise LingoError(
+            f"the Lingo prompt is natural language, and model={model.name} reads DNA only "
+            "(not applicable to DNA foundation models, as in the paper); use method=ars"
+        )
     if tokenizer.name == "native":
         from lingo.tokenization.native import NativeTokenizer
 

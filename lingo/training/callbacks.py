@@ -9,7 +9,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from lingo.config import MethodConfig
 from lingo.methods.adapters import adalora_schedule
-from lingo.results import HISTORY, write_atomic, write_jsonl
+from lingo.results import HISTORY, RANK_HISTORY, write_atomic, write_jsonl
 from lingo.training.checkpoints import mark_complete, read_marker
 
 ALLOCATOR_STATE = "rank_allocator.pt"
@@ -23,14 +23,16 @@ class AllocationCallback(TrainerCallback):
     """Calls PEFT AdaLoRA's ``update_and_allocate`` once per optimizer step, after the step and
     before the gradients are zeroed, with the schedule fitted to the Trainer's real step count.
 
-    The rank pattern is kept here between steps, not in the PEFT config: PEFT trims a saved
+    Every allocation event is a line of ``rank_history.jsonl``. The rank pattern is kept here
+    between steps, not in the PEFT config: PEFT trims a saved
     adapter to its pattern, and a checkpoint must keep every triplet (a pruned one can come back,
     and a resumed run must continue exactly). The pattern and the importance EMAs are saved with
     each checkpoint.
     """
 
-    def __init__(self, method: MethodConfig, resume_from: Path | None) -> None:
+    def __init__(self, method: MethodConfig, run_dir: Path, resume_from: Path | None) -> None:
         self.method = method
+        self.history_path = run_dir / RANK_HISTORY
         self.resume_from = resume_from
         self.rank_pattern: dict | None = None
 
@@ -42,24 +44,28 @@ class AllocationCallback(TrainerCallback):
             setattr(config, key, value)
         if self.resume_from is not None:
             saved = load_allocator_state(self.resume_from)
-            allocator = tuner.rankallocator
-            allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc = saved["ipt"]
+            tuner.rankallocator.load_state_dict(saved["allocator"])
             self.rank_pattern = saved["rank_pattern"]
+        self._write_history(tuner.rankallocator)
 
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
         tuner = model.base_model
         config = tuner.peft_config[tuner.trainable_adapter_name]
+        allocator = tuner.rankallocator
+        events = len(allocator.events)
         config.rank_pattern = self.rank_pattern
         tuner.update_and_allocate(state.global_step)
         self.rank_pattern, config.rank_pattern = config.rank_pattern, None
+        if len(allocator.events) != events:
+            self._write_history(allocator)
+
+    def _write_history(self, allocator) -> None:
+        write_jsonl(self.history_path, allocator.events)
 
     def on_save(self, args, state, control, model=None, **kwargs):
-        allocator = model.base_model.rankallocator
         torch.save(
-            {
-                "ipt": (allocator.ipt, allocator.exp_avg_ipt, allocator.exp_avg_unc),
-                "rank_pattern": self.rank_pattern,
-            },
+            {"allocator": model.base_model.rankallocator.state_dict(),
+             "rank_pattern": self.rank_pattern},
             _checkpoint_dir(args, state) / ALLOCATOR_STATE,
         )
 

@@ -1,0 +1,131 @@
+"""GUE-format CSV splits (header ``sequence,label``), validated row by row.
+
+Rows are numbered as lines of the file (the header is row 1), so a message's ``row N`` is the
+line an editor shows.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from lingo.data.splits import Split
+from lingo.errors import DataError
+
+ALPHABET = frozenset("ACGTN")
+
+
+def read_split(path: Path, name: str, num_labels: int) -> Split:
+    """Read one split; every problem is reported with the file, the row and the fix."""
+    path = Path(path)
+    text = _read_text(path, name)
+    sequences: list[str] = []
+    labels: list[int] = []
+    rows = _rows(path, text)
+    first = next(rows, None)
+    if first is None:
+        raise DataError(
+            path, "the file is empty", "a GUE split starts with the header `sequence,label`", 1
+        )
+    _, header = first
+    columns = [c.strip().lower() for c in header]
+    if "sequence" not in columns or "label" not in columns:
+        raise DataError(
+            path,
+            f"the header {header} lacks a `sequence` or `label` column",
+            "make the first line `sequence,label`",
+            row=1,
+        )
+    seq_col, label_col = columns.index("sequence"), columns.index("label")
+    for row_number, row in rows:
+        if not any(field.strip() for field in row) and len(row) <= 1:
+            continue  # a blank line
+        sequences.append(_sequence(path, row_number, row, seq_col))
+        labels.append(_label(path, row_number, row, label_col, num_labels))
+    if not sequences:
+        raise DataError(path, "the split has no rows", "add rows below the header")
+    return Split(name, sequences, np.asarray(labels, dtype=np.int64), str(path))
+
+
+def _read_text(path: Path, name: str) -> str:
+    if not path.is_file():
+        raise DataError(
+            path,
+            f"the {name} split is missing",
+            "download the data (python scripts/download_data.py), point data_dir or "
+            "LINGO_DATA_DIR at the folder holding GUE/, or set task.path",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DataError(path, f"the file cannot be read ({err.strerror})",
+                        "check its permissions") from None
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark (Excel) is not part of the header
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            path,
+            f"byte {data[err.start:err.start + 1]!r} is not UTF-8 text",
+            "save the file as plain UTF-8 CSV",
+            row,
+        ) from None
+
+
+def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on (a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise DataError(path, f"the line is not valid CSV ({err})",
+                            "write `sequence,label` rows, one per line", start) from None
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _field(path: Path, row_number: int, row: list[str], column: int) -> str:
+    if column >= len(row):
+        raise DataError(
+            path, f"the row has {len(row)} fields", "give each row a sequence and a label",
+            row_number,
+        )
+    return row[column].strip()
+
+
+def _sequence(path: Path, row_number: int, row: list[str], column: int) -> str:
+    sequence = _field(path, row_number, row, column).upper()
+    if not sequence:
+        raise DataError(path, "the sequence is empty", "remove the row or fill it in", row_number)
+    bad = set(sequence) - ALPHABET
+    if bad:
+        shown = ", ".join(repr(c) for c in sorted(bad))
+        raise DataError(
+            path,
+            f"the sequence holds {shown}, which is not A, C, G, T or N",
+            "replace ambiguous bases by N, or remove the row",
+            row_number,
+        )
+    return sequence
+
+
+def _label(path: Path, row_number: int, row: list[str], column: int, num_labels: int) -> int:
+    text = _field(path, row_number, row, column)
+    try:
+        label = int(text)
+    except ValueError:
+        label = -1
+    if not 0 <= label < num_labels:
+        raise DataError(
+            path,
+            f"the label {text!r} is not one of the task's classes 0..{num_labels - 1}",
+            "fix the label, or set task.num_labels to the number of classes",
+            row_number,
+        )
+    return label

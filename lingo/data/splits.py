@@ -1,0 +1,43 @@
+"""The in-memory form of a task: validated DNA strings and integer labels per split."""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Split:
+    name: str  # train | dev | test
+    sequences: list[str]  # upper-case, ACGTN only
+    labels: np.ndarray  # int64, shape (n,)
+    source: str  # where it came from (file path, or a description)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def fingerprint(self) -> str:
+        """Content hash: identifies the rows for the tokenization cache."""
+        digest = hashlib.sha256()
+        for seq in self.sequences:
+            digest.update(seq.encode())
+            digest.update(b"\n")
+        digest.update(self.labels.tobytes())
+        return digest.hexdigest()[:16]
+
+    def subset(self, index: np.ndarray, name: str) -> "Split":
+        return Split(
+            name=name,
+            sequences=[self.sequences[i] for i in index],
+            labels=self.labels[index],
+            source=f"{self.source} ({name} part)",
+        )
+
+
+@dataclass(frozen=True)
+class TaskData:
+    train: Split
+    dev: Split  # used to select checkpoints
+    test: Split  # evaluated once, on the selected checkpoint
+    num_labels: int
+    train_split: str  # "train", or "dev" for the reduced setup (train on part of dev)

@@ -1,0 +1,78 @@
+"""From a task config to validated train/dev/test splits."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from lingo.config import TaskConfig
+from lingo.data.gue import read_split
+from lingo.data.splits import Split, TaskData
+from lingo.data.synthetic import make_demo_splits
+from lingo.errors import DataError, LingoError
+
+log = logging.getLogger(__name__)
+
+
+def load_task(task: TaskConfig, seed: int) -> TaskData:
+    if task.source == "synthetic":
+        if not task.synthetic:
+            raise LingoError(
+                f"task {task.name} has source=synthetic but no task.synthetic settings"
+            )
+        train, dev, test = make_demo_splits(seed, **task.synthetic)
+        return TaskData(train, dev, test, task.num_labels, "train")
+    if task.source != "gue":
+        raise LingoError(f"task.source={task.source!r} is unknown; use gue or synthetic")
+    if not task.path:
+        raise LingoError(f"task {task.name} has no path; set task.path=<folder with dev.csv>")
+    folder = Path(task.path)
+    train_split = _resolve_train_split(task, folder)
+    dev = read_split(folder / "dev.csv", "dev", task.num_labels)
+    test = read_split(folder / "test.csv", "test", task.num_labels)
+    if train_split == "train":
+        train = read_split(folder / "train.csv", "train", task.num_labels)
+    else:
+        train, dev = split_dev(dev, task.dev_fraction, seed)
+    return TaskData(train, dev, test, task.num_labels, train_split)
+
+
+def _resolve_train_split(task: TaskConfig, folder: Path) -> str:
+    if task.train_split not in ("auto", "train", "dev"):
+        raise LingoError(f"task.train_split={task.train_split!r}; use auto, train or dev")
+    if task.train_split != "auto":
+        return task.train_split
+    if (folder / "train.csv").is_file():
+        return "train"
+    log.warning(
+        "%s has no train.csv: reduced setup (train on %.0f%% of dev, select on the rest, "
+        "report test); recorded as train_split=dev",
+        folder, 100 * (1 - task.dev_fraction),
+    )
+    return "dev"
+
+
+def split_dev(dev: Split, dev_fraction: float, seed: int) -> tuple[Split, Split]:
+    """The honest reduced setup: a seeded stratified split of dev into train and held-out dev."""
+    if not 0 < dev_fraction < 1:
+        raise LingoError(
+            f"task.dev_fraction={dev_fraction!r}: the share of dev held out for selection must "
+            "lie strictly between 0 and 1 (e.g. 0.2)"
+        )
+    index = np.arange(len(dev))
+    try:
+        train_idx, held_idx = train_test_split(
+            index, test_size=dev_fraction, random_state=seed, stratify=dev.labels
+        )
+    except ValueError as err:  # a class too rare to stratify, or too few rows
+        counts = dict(zip(*np.unique(dev.labels, return_counts=True), strict=True))
+        shown = ", ".join(f"{int(k)}: {int(v)}" for k, v in counts.items())
+        reason = " ".join(str(err).split())  # the message stays one line
+        raise DataError(
+            dev.source,
+            f"cannot split {len(dev)} dev rows (rows per label {{{shown}}}) into a stratified "
+            f"{100 * (1 - dev_fraction):.0f}/{100 * dev_fraction:.0f} train/dev split ({reason})",
+            "add a train.csv, or give every label at least 2 dev rows and enough rows overall",
+        ) from None
+    return dev.subset(np.sort(train_idx), "train"), dev.subset(np.sort(held_idx), "dev")
