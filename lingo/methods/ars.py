@@ -96,7 +96,9 @@ class ARSRankAllocator(RecordingRankAllocator):
             return
         super().update_ipt(model)
 
-    def triplet_scores(self, model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
+    def triplet_scores(
+        self, model: nn.Module
+    ) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
         """Importance of every triplet, S = s(λ) + mean s(P column) + mean s(Q row), through
         PEFT's own element score and combination, in the order of the model's parameters."""
         params = dict(model.named_parameters())
