@@ -14,12 +14,15 @@ from transformers import set_seed
 from lingo.data import load_task
 from lingo.errors import LingoError
 from lingo.methods import apply_method
+from lingo.methods.rank_report import full_pattern, plot_rank_pattern, rank_summary
 from lingo.models import build_model, count_parameters
 from lingo.results import (
     CONFIG,
     METRICS,
     PREVIEW,
+    RANK_HISTORY,
     RANK_PATTERN,
+    RANK_PLOT,
     git_commit,
     read_metrics,
     write_atomic,
@@ -83,9 +86,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
                                           resume_from)
     trainer.save_model(str(run_dir / "model"))
-    if cfg.method.peft == "adalora" and trainer.state.best_model_checkpoint:
-        pattern = load_allocator_state(Path(trainer.state.best_model_checkpoint))["rank_pattern"]
-        write_json(run_dir / RANK_PATTERN, {"rank_pattern": pattern})
+    ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
     metrics = {
         **{f"test/{k}": v for k, v in outcome.test.items()},
@@ -93,6 +94,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "best_step": outcome.best_step,
         "steps": outcome.steps,
         "trainable_params": trainable,
+        **ranks,
         "total_params": total,
         "train_seconds": round(run_state.train_seconds, 2),
         "n_train": len(datasets["train"]),
@@ -107,6 +109,22 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
     logger.finish(metrics)
     return metrics
+
+
+def report_ranks(
+    cfg: DictConfig, net, best_checkpoint: str | None, run_dir: Path, logger: RunLogger
+) -> dict[str, Any]:
+    """Adaptive methods: the selected checkpoint's pattern, its summary and heat map."""
+    if cfg.method.peft != "adalora":
+        return {}
+    saved = load_allocator_state(Path(best_checkpoint)) if best_checkpoint else {}
+    pattern = saved.get("rank_pattern") or full_pattern(net)
+    write_json(run_dir / RANK_PATTERN, {"rank_pattern": pattern})
+    summary, grid = rank_summary(net, pattern, cfg.model.arch, list(cfg.method.targets))
+    plot_rank_pattern(grid, run_dir / RANK_PLOT, f"{run_name(cfg)}: kept ranks")
+    logger.log_files(images={"rank_pattern": run_dir / RANK_PLOT},
+                     tables={"rank_history": run_dir / RANK_HISTORY})
+    return summary
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:

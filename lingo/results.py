@@ -13,6 +13,7 @@ HISTORY = "history.jsonl"
 CONFIG = "config.yaml"
 PREVIEW = "inputs_preview.txt"
 RANK_HISTORY = "rank_history.jsonl"  # AdaLoRA/ARS: one line per allocation event
+RANK_PLOT = "rank_pattern.png"
 RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
 
 

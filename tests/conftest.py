@@ -34,14 +34,20 @@ def tokenizer_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tokenization cache for the whole session: runs on the same split tokenize once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def run_env(tmp_path: Path, data_dir: Path, tokenizer_dir: Path) -> dict[str, str]:
+def run_env(data_dir: Path, tokenizer_dir: Path, shared_cache: Path) -> dict[str, str]:
     """Environment for a `python train.py` subprocess: real data, offline, outputs in tmp."""
     return {
         **os.environ,
         "LINGO_DATA_DIR": str(data_dir),
         "LINGO_TOKENIZER_DIR": str(tokenizer_dir),
-        "LINGO_CACHE_DIR": str(tmp_path / "cache"),
+        "LINGO_CACHE_DIR": str(shared_cache),
         "HF_HUB_OFFLINE": "1",
         "WANDB_MODE": "offline",
     }

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lingo.config import LoggerConfig
 from lingo.errors import LingoError
 from lingo.training.callbacks import CsvLogCallback
@@ -52,6 +54,19 @@ class RunLogger:
             config=config,
             mode=self.logger.mode,
         )
+
+    def log_files(self, images: dict[str, Path], tables: dict[str, Path]) -> None:
+        """Images (PNG) and JSON-lines tables of the run directory, to W&B when it is on."""
+        if self.run is None:
+            return
+        import wandb
+
+        logged: dict[str, Any] = {k: wandb.Image(str(p)) for k, p in images.items() if p.is_file()}
+        for key, path in tables.items():
+            if path.is_file():
+                rows = pd.read_json(path, lines=True)
+                logged[key] = wandb.Table(dataframe=rows.astype(str))
+        self.run.log(logged)
 
     def finish(self, summary: dict[str, Any]) -> None:
         if self.run is None:

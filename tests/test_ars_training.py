@@ -1,0 +1,84 @@
+"""ARS and Lingo through the real entrypoint on the real prom_300_tata (tiny OPT)."""
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_training import train, train_cmd, wait_for_marker
+
+pytestmark = pytest.mark.slow
+
+# 40 steps: tinit = warmup = 4, tfinal = 0.15 x 40 = 6, so events at 6, 9, ..., 33 and T = 34.
+SCHEDULE = ["trainer.max_steps=40", "trainer.eval_steps=10", "method.delta_t=3"]
+
+
+def rank_history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "rank_history.jsonl").read_text().splitlines()]
+
+
+def test_ars_with_p_zero_is_peft_adalora(run_env, tmp_path):
+    ada = train(run_env, tmp_path / "adalora", "method=adalora", *SCHEDULE)
+    ars = train(run_env, tmp_path / "ars", "method=ars", "method.p_drop=0", "method.p_revive=0",
+                *SCHEDULE)
+    history = rank_history(tmp_path / "adalora")
+    assert [e["step"] for e in history] == [6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 34]
+    assert history == rank_history(tmp_path / "ars")
+    assert history[-1]["final"] and history[-1]["kept"] == 6 * 12
+    for key in ("test/auc", "test/mcc", "dev/auc", "best_step", "params_at_budget"):
+        assert ada[key] == ars[key], key
+
+
+def test_ars_samples_and_is_reproducible(run_env, tmp_path):
+    args = ["method=ars", "method.p_drop=0.2", "method.p_revive=0.2", *SCHEDULE]
+    first = train(run_env, tmp_path / "a", *args)
+    history = rank_history(tmp_path / "a")
+    assert sum(e["dropped"] for e in history) > 0 and sum(e["revived"] for e in history) > 0
+    final = history[-1]
+    assert final["final"] and final["dropped"] == final["revived"] == 0
+    assert final["kept"] == final["budget"] == 6 * 12
+    again = train(run_env, tmp_path / "b", *args)
+    assert rank_history(tmp_path / "b") == history
+    assert again["test/auc"] == first["test/auc"]
+    assert first["final_rank_total"] == sum(first["ranks_per_layer"].values())
+    assert (tmp_path / "a" / "rank_pattern.png").stat().st_size > 0
+
+
+def test_ars_resumes_mid_budget_phase_exactly(run_env, tmp_path):
+    args = ["method=ars", "method.p_drop=0.2", "method.p_revive=0.2", *SCHEDULE]
+    train(run_env, tmp_path / "reference", *args)
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_marker(run_dir, proc, 20)  # mid budget phase: events at 21..33 still to come
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    train(run_env, run_dir, *args)
+    assert rank_history(run_dir) == rank_history(tmp_path / "reference")
+
+
+def test_lingo_prompt_survives_truncation(run_env, tmp_path):
+    run_dir = tmp_path / "lingo"
+    metrics = train(run_env, run_dir, "method=lingo", "tokenizer.max_length=48", *SCHEDULE)
+    assert metrics["method"] == "lingo" and (run_dir / "rank_history.jsonl").is_file()
+    preview = (run_dir / "inputs_preview.txt").read_text()
+    blocks = preview.split("--- train input")[1:]
+    assert len(blocks) == 3
+    for block in blocks:
+        header, text = block.split("\n", 1)
+        assert "48 tokens" in header
+        assert text.startswith("</s>Domain: DNA Promoter\nSequence: ")
+        assert text.rstrip("\n").endswith("\nAnnotation:")
+
+
+def test_lingo_on_a_dna_model_is_refused(run_env, tmp_path):
+    done = subprocess.run(train_cmd(tmp_path / "run", "model=tiny_esm", "method=lingo"),
+                          cwd=REPO, env=run_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "not applicable to DNA foundation models" in done.stderr
+    assert "Traceback" not in done.stderr
