@@ -54,6 +54,13 @@ class MethodConfig:
     p_drop: float = 0.0  # ARS: chance that a kept singular value is dropped at an event
     p_revive: float = 0.0  # ARS: chance that a pruned singular value is reintroduced
     sample_final: bool = False  # ARS: sample at T too (default: the exact top-bT there)
+    # Allocation schedule; the defaults are ours, `legacy=paper_code` sets the paper code's.
+    tfinal: int | None = None  # absolute final-phase steps (None: final_ratio x total steps)
+    total_step: int | None = None  # a fixed T for the schedule (None: the real step count)
+    allocate: bool = True  # call the allocation at all
+    allocate_every: int = 1  # call it every N optimizer steps
+    allocate_before_step: bool = False  # call it before the optimizer step (paper code)
+    zero_before_revive: bool = False  # ARS: a revived value stays zeroed (paper code)
     prompt: PromptConfig = field(default_factory=PromptConfig)  # Lingo: text around the DNA
 
 
@@ -82,6 +89,7 @@ class TaskConfig:
     selection_metric: str = MISSING  # auc | mcc: the paper's metric, used to select on dev
     train_split: str = "auto"  # auto | train | dev (reduced: train on 80% of dev)
     dev_fraction: float = 0.2  # share of dev held out for selection when train_split=dev
+    selection_split: str = "dev"  # where checkpoints are selected (test: paper code only)
     prompt: PromptConfig = field(default_factory=PromptConfig)  # the Lingo prompt for this task
     table_s1: TableS1Row = field(default_factory=TableS1Row)
     synthetic: dict[str, Any] | None = None  # generator settings for source=synthetic
@@ -93,6 +101,7 @@ class TokenizerConfig:
     max_length: int = 512  # in tokens, prompt and special tokens included
     k: int = 6
     stride: int = 6
+    protect_prompt: bool = True  # truncate DNA only (False: cut the whole text at the right)
 
 
 @dataclass
@@ -136,6 +145,7 @@ class LingoConfig:
     tokenizer_dir: str | None = None
     cache_dir: str = MISSING
     output_root: str = "outputs"
+    legacy: str | None = None  # paper_code: the paper's code's procedure (conf/legacy)
 
 
 def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictConfig) -> str | None:
@@ -158,3 +168,4 @@ def register_configs() -> None:
     if not OmegaConf.has_resolver("lingo.tokenizer"):
         OmegaConf.register_new_resolver("lingo.tokenizer", _local_tokenizer)
         OmegaConf.register_new_resolver("lingo.hash", _short_hash)
+        OmegaConf.register_new_resolver("lingo.eq", lambda a, b: a == b)

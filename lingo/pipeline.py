@@ -78,13 +78,13 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                        OmegaConf.to_container(cfg, resolve=True))
     run_state = RunStateCallback(resume_from)
     callbacks = [HistoryCallback(run_dir), *logger.callbacks()]
-    if cfg.method.peft == "adalora":
+    if cfg.method.peft == "adalora" and cfg.method.allocate:
         callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
     callbacks.append(run_state)  # last: its marker completes a checkpoint
     args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
                               logger.report_to)
     trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
-                                          resume_from)
+                                          resume_from, cfg.task.selection_split)
     trainer.save_model(str(run_dir / "model"))
     ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
@@ -103,6 +103,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         **identity(cfg),
         "train_split": data.train_split,
         "selection_metric": cfg.task.selection_metric,
+        "selection_split": cfg.task.selection_split,
+        "legacy": cfg.legacy,
         "status": "completed",
     }
     write_json(run_dir / METRICS, metrics)

@@ -50,7 +50,7 @@ def install_allocator(peft_model: PeftModel, method: MethodConfig, seed: int) ->
     if method.allocator == "ars":
         tuner.rankallocator = ARSRankAllocator(
             *args, p_drop=method.p_drop, p_revive=method.p_revive, seed=seed,
-            sample_final=method.sample_final,
+            sample_final=method.sample_final, zero_before_revive=method.zero_before_revive,
         )
     elif method.allocator in (None, "peft"):
         tuner.rankallocator = RecordingRankAllocator(*args)
@@ -60,8 +60,9 @@ def install_allocator(peft_model: PeftModel, method: MethodConfig, seed: int) ->
 
 def adalora_schedule(method: MethodConfig, total_steps: int, warmup_steps: int) -> dict:
     """AdaLoRA's schedule in PEFT terms: tinit (default: the warmup), tfinal = final_ratio x T."""
+    total_steps = method.total_step or total_steps
     tinit = warmup_steps if method.tinit is None else method.tinit
-    tfinal = int(method.final_ratio * total_steps)
+    tfinal = int(method.final_ratio * total_steps) if method.tfinal is None else method.tfinal
     if tinit >= total_steps - tfinal:
         raise LingoError(
             f"AdaLoRA has no budget phase: tinit={tinit} and tfinal={tfinal} leave no step of "

@@ -79,12 +79,14 @@ class ARSRankAllocator(RecordingRankAllocator):
         p_revive: float,
         seed: int,
         sample_final: bool = False,
+        zero_before_revive: bool = False,
     ) -> None:
         super().__init__(model, peft_config, adapter_name)
         for name, p in (("p_drop", p_drop), ("p_revive", p_revive)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"method.{name}={p} is not a probability")
         self.p_drop, self.p_revive, self.sample_final = p_drop, p_revive, sample_final
+        self.zero_before_revive = zero_before_revive
         self.generator = torch.Generator().manual_seed(seed)
         self.skipped_steps = 0
 
@@ -118,15 +120,19 @@ class ARSRankAllocator(RecordingRankAllocator):
             top = scores > threshold
         else:
             top = torch.ones_like(scores, dtype=torch.bool)
-        keep, dropped, revived = self.sample(top.cpu())
+        top = top.cpu()
+        keep, dropped, revived = self.sample(top)
+        # The paper's code zeroed the pruned values before the revive draw: a revived value
+        # stayed 0 and only the recorded pattern changed.
+        nonzero = keep & top if self.zero_before_revive else keep
         pattern = {}
         with torch.no_grad():
             start = 0
             for name, value in zip(names, values, strict=True):
-                mask = keep[start : start + value.shape[0]]
+                rows = slice(start, start + value.shape[0])
                 start += value.shape[0]
-                value.masked_fill_(~mask.view(-1, 1).to(value.device), 0.0)
-                pattern[name] = mask.tolist()
+                value.masked_fill_(~nonzero[rows].view(-1, 1).to(value.device), 0.0)
+                pattern[name] = keep[rows].tolist()
         self._record(budget, pattern, dropped, revived)
         return pattern
 

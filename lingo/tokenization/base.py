@@ -51,7 +51,7 @@ def build_tokenizer(
     if tokenizer.name == "native":
         from lingo.tokenization.native import NativeTokenizer
 
-        return NativeTokenizer.load(model, prompt, tokenizer.max_length)
+        return NativeTokenizer.load(model, prompt, tokenizer.max_length, tokenizer.protect_prompt)
     if tokenizer.name == "kmer":
         from lingo.tokenization.kmer import KmerTokenizer
 

@@ -11,16 +11,24 @@ PROBE = "ACGTACGT"
 
 class NativeTokenizer(DNATokenizer):
     """``prefix + DNA`` is tokenized as one text (so the DNA's first token is what the model sees
-    in context), the suffix separately, and only the DNA is truncated to fit ``max_length``."""
+    in context), the suffix separately, and only the DNA is truncated to fit ``max_length``
+    (``protect_prompt=False``: the paper code's right truncation of the whole text)."""
 
     name = "native"
 
-    def __init__(self, hf: PreTrainedTokenizerBase, prompt: PromptConfig, max_length: int) -> None:
+    def __init__(
+        self,
+        hf: PreTrainedTokenizerBase,
+        prompt: PromptConfig,
+        max_length: int,
+        protect_prompt: bool = True,
+    ) -> None:
         if hf.pad_token_id is None:
             hf.pad_token = hf.eos_token
         self.hf = hf
         self.prompt = prompt
         self.max_length = max_length
+        self.protect_prompt = protect_prompt
         self.pad_token_id = hf.pad_token_id
         with_special = hf(PROBE)["input_ids"]
         plain = hf(PROBE, add_special_tokens=False)["input_ids"]
@@ -29,14 +37,16 @@ class NativeTokenizer(DNATokenizer):
         self.prefix_ids = self._text(prompt.prefix)
         self.suffix_ids = self._text(prompt.suffix)
         self.budget = max_length - len(self.head) - len(self.tail) - len(self.suffix_ids)
-        if self.budget <= len(self.prefix_ids):
+        if protect_prompt and self.budget <= len(self.prefix_ids):
             raise LingoError(
                 f"tokenizer.max_length={max_length} leaves no room for DNA after the prompt "
                 f"({len(self.prefix_ids) + len(self.suffix_ids)} tokens); raise it"
             )
 
     @classmethod
-    def load(cls, model: ModelConfig, prompt: PromptConfig, max_length: int) -> "NativeTokenizer":
+    def load(
+        cls, model: ModelConfig, prompt: PromptConfig, max_length: int, protect_prompt: bool = True
+    ) -> "NativeTokenizer":
         if not model.tokenizer:
             raise LingoError(
                 f"model={model.name} uses the tokenizer files of the model it stands for, and none "
@@ -50,7 +60,7 @@ class NativeTokenizer(DNATokenizer):
                 f"cannot load the tokenizer {model.tokenizer!r} ({type(err).__name__}). Offline? "
                 "Point model.tokenizer (or LINGO_TOKENIZER_DIR) at a local copy"
             ) from err
-        return cls(hf, prompt, max_length)
+        return cls(hf, prompt, max_length, protect_prompt)
 
     def _text(self, text: str) -> list[int]:
         return self.hf(text, add_special_tokens=False)["input_ids"] if text else []
@@ -66,16 +76,22 @@ class NativeTokenizer(DNATokenizer):
         else:  # a slow tokenizer: its vocabulary and, for BPE, its merges
             merges = sorted(getattr(self.hf, "bpe_ranks", {}).items())
             vocab = repr(sorted(self.hf.get_vocab().items())) + repr(merges)
-        return "|".join([type(self.hf).__name__, vocab, repr(self.prompt), str(self.max_length)])
+        settings = f"{self.prompt!r}|{self.max_length}|protect_prompt={self.protect_prompt}"
+        return "|".join([type(self.hf).__name__, vocab, settings])
 
     def encode(self, sequences: list[str]) -> tuple[list[list[int]], int]:
         texts = [self.prompt.prefix + seq for seq in sequences]
         bodies = self.hf(texts, add_special_tokens=False)["input_ids"]
         out, truncated = [], 0
         for body in bodies:
-            body, cut = truncate_dna(body, self.budget)
+            if self.protect_prompt:
+                body, cut = truncate_dna(body, self.budget)
+                ids = self.head + body + self.suffix_ids + self.tail
+            else:  # the paper's code: the whole text cut at max_length, suffix included
+                ids, cut = truncate_dna(self.head + body + self.suffix_ids + self.tail,
+                                        self.max_length)
             truncated += cut
-            out.append(self.head + body + self.suffix_ids + self.tail)
+            out.append(ids)
         return out, truncated
 
     def decode(self, ids: list[int]) -> str:

@@ -21,7 +21,8 @@ def _checkpoint_dir(args: TrainingArguments, state: TrainerState) -> Path:
 
 class AllocationCallback(TrainerCallback):
     """Calls PEFT AdaLoRA's ``update_and_allocate`` once per optimizer step, after the step and
-    before the gradients are zeroed, with the schedule fitted to the Trainer's real step count.
+    before the gradients are zeroed, with the schedule fitted to the Trainer's real step count
+    (``method.allocate*`` and ``method.total_step`` reproduce the paper code's schedule instead).
 
     Every allocation event is a line of ``rank_history.jsonl``. The rank pattern is kept here
     between steps, not in the PEFT config: PEFT trims a saved
@@ -48,13 +49,23 @@ class AllocationCallback(TrainerCallback):
             self.rank_pattern = saved["rank_pattern"]
         self._write_history(tuner.rankallocator)
 
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        if self.method.allocate_before_step:
+            self._allocate(model, state.global_step)
+
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
+        if not self.method.allocate_before_step:
+            self._allocate(model, state.global_step)
+
+    def _allocate(self, model, step: int) -> None:
+        if not self.method.allocate or step % self.method.allocate_every:
+            return
         tuner = model.base_model
         config = tuner.peft_config[tuner.trainable_adapter_name]
         allocator = tuner.rankallocator
         events = len(allocator.events)
         config.rank_pattern = self.rank_pattern
-        tuner.update_and_allocate(state.global_step)
+        tuner.update_and_allocate(step)
         self.rank_pattern, config.rank_pattern = config.rank_pattern, None
         if len(allocator.events) != events:
             self._write_history(allocator)

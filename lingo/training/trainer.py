@@ -10,6 +10,7 @@ from datasets import Dataset
 from transformers import EvalPrediction, PreTrainedModel, Trainer, TrainingArguments
 
 from lingo.config import TrainerConfig
+from lingo.errors import LingoError
 from lingo.metrics import classification_metrics
 from lingo.training.collator import PadCollator
 
@@ -78,14 +79,17 @@ def train_and_evaluate(
     pad_token_id: int,
     callbacks: list,
     resume_from: Path | None,
+    selection_split: str = "dev",
 ) -> tuple[Trainer, Outcome]:
     """Train with selection on dev, then evaluate the selected checkpoint on dev and, once, on
-    test."""
+    test. (``selection_split="test"`` is the paper code's procedure, for ``legacy=paper_code``.)"""
+    if selection_split not in ("dev", "test"):
+        raise LingoError(f"task.selection_split={selection_split!r}; use dev (or test: legacy)")
     trainer = Trainer(
         model=net,
         args=args,
         train_dataset=datasets["train"],
-        eval_dataset=datasets["dev"],
+        eval_dataset=datasets[selection_split],
         data_collator=PadCollator(pad_token_id),
         compute_metrics=compute_metrics,
         callbacks=callbacks,

@@ -1,0 +1,85 @@
+"""`legacy=paper_code`: one switch for the paper code's procedure, marked in the results."""
+
+import json
+
+import pytest
+import torch
+
+from lingo.config import PromptConfig
+from lingo.methods.ars import ARSRankAllocator
+from lingo.tokenization.native import NativeTokenizer
+from tests.test_ars_training import rank_history
+from tests.test_config import _compose, compose_cfg, run_dir  # noqa: F401 (fixture)
+from tests.test_training import train
+
+LINGO_PROMPT = PromptConfig("Domain: DNA Promoter\nSequence: ", "\nAnnotation:")
+
+
+def test_switch_sets_the_paper_codes_procedure(compose_cfg):  # noqa: F811
+    ours = compose_cfg(["method=lingo", "task=h3"])
+    our_dir = run_dir(ours)  # resolved now: `hydra:` resolves against the latest composition
+    cfg = compose_cfg(["method=lingo", "task=h3", "legacy=paper_code"])
+    m = cfg.method
+    assert cfg.legacy == "paper_code" and ours.legacy is None
+    assert (m.init_r, m.target_r, m.tinit, m.tfinal, m.delta_t, m.total_step) == (
+        8, 4, 200, 200, 5000, 7485)
+    assert list(m.targets) == ["Wq", "Wk", "Wv", "Wf1", "Wf2"]  # output_proj matched nothing
+    assert (m.p_drop, m.p_revive, m.zero_before_revive) == (0.1, 0.1, True)
+    assert (m.allocate, m.allocate_every, m.allocate_before_step) == (True, 50, True)
+    assert m.prompt.prefix == "Domain: DNA Promoter\nSequence: "  # the promoter text on h3
+    assert ours.method.prompt.prefix == "Domain: DNA Histone Modification\nSequence: "
+    assert cfg.task.selection_split == "test" and ours.task.selection_split == "dev"
+    assert cfg.tokenizer.max_length == 128 and cfg.tokenizer.protect_prompt is False
+    assert run_dir(cfg) != our_dir
+    assert compose_cfg(["method=adalora", "legacy=paper_code"]).method.allocate is False
+    assert ours.method.p_drop == 0.05 and ours.method.allocate_every == 1
+
+
+def test_paper_truncation_cuts_the_suffix(tokenizer_dir):
+    from lingo.config import ModelConfig
+
+    model = ModelConfig(name="opt", display_name="OPT", arch="opt",
+                        tokenizer=str(tokenizer_dir / "opt"))
+    ours = NativeTokenizer.load(model, LINGO_PROMPT, 40)
+    paper = NativeTokenizer.load(model, LINGO_PROMPT, 40, protect_prompt=False)
+    dna = "ACGTTGCAAGCT" * 40
+    (kept,), cut = ours.encode([dna])
+    (legacy,), legacy_cut = paper.encode([dna])
+    assert cut == legacy_cut == 1 and len(kept) == len(legacy) == 40
+    assert ours.decode(kept).endswith("\nAnnotation:")
+    assert "Annotation" not in paper.decode(legacy)
+    assert ours.fingerprint() != paper.fingerprint()
+
+
+def test_revive_only_in_the_pattern_when_zeroed_first():
+    """p_revive=1, p_drop=0: every pruned value is revived in the pattern; ours keeps its value,
+    the paper code's bookkeeping leaves it zeroed."""
+    allocators = {}
+    for zero_first in (False, True):
+        allocator = ARSRankAllocator.__new__(ARSRankAllocator)
+        allocator.p_drop, allocator.p_revive, allocator.sample_final = 0.0, 1.0, False
+        allocator.zero_before_revive = zero_first
+        allocator.generator = torch.Generator().manual_seed(0)
+        allocator.events, allocator._step, allocator._final = [], 1, False
+        allocators[zero_first] = allocator
+    for zero_first, allocator in allocators.items():
+        values = torch.nn.Parameter(torch.arange(1.0, 5.0).view(4, 1))
+        scores = torch.tensor([4.0, 3.0, 2.0, 1.0])
+        allocator.triplet_scores = lambda model, v=values, s=scores: (["m.lora_E.default"], [v], s)
+        pattern = allocator.mask_to_budget(None, budget=2)
+        assert pattern == {"m.lora_E.default": [True, True, True, True]}
+        expected = [1.0, 2.0, 0.0, 0.0] if zero_first else [1.0, 2.0, 3.0, 4.0]
+        assert values.view(-1).tolist() == expected
+        assert allocator.events[-1]["revived"] == 2
+
+
+@pytest.mark.slow
+def test_legacy_run_is_marked_and_allocates_every_50_steps_before_the_step(run_env, tmp_path):
+    metrics = train(run_env, tmp_path / "run", "method=ars", "task=prom_tata", "legacy=paper_code",
+                    "method.tinit=0", "method.total_step=200", "method.tfinal=50",
+                    "method.delta_t=50", "trainer.max_steps=120", "trainer.eval_steps=60")
+    assert metrics["legacy"] == "paper_code" and metrics["selection_split"] == "test"
+    assert [e["step"] for e in rank_history(tmp_path / "run")] == [50, 100]
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    assert "legacy: paper_code" in config
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
