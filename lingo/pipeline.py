@@ -36,6 +36,7 @@ from lingo.training.callbacks import (
     load_allocator_state,
 )
 from lingo.training.checkpoints import last_complete_checkpoint
+from lingo.training.distributed import is_main_process
 from lingo.training.loggers import RunLogger
 from lingo.training.trainer import planned_steps, train_and_evaluate, training_arguments
 
@@ -47,20 +48,23 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if done and done.get("status") == "completed":
         log.info("already completed: %s (delete it to train again)", run_dir / METRICS)
         return done
-    write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    main = is_main_process()  # under torchrun, rank 0 alone writes the run directory
+    if main:
+        write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     set_seed(cfg.seed)
     data = load_task(cfg.task, cfg.seed)
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
     splits = {"train": data.train, "dev": data.dev, "test": data.test}
     datasets = {k: tokenize_split(s, tokenizer, Path(cfg.cache_dir)) for k, s in splits.items()}
-    write_atomic(
-        run_dir / PREVIEW,
-        "".join(
-            f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
-            f"{tokenizer.decode(row['input_ids'])}\n"
-            for i, row in enumerate(datasets["train"].select(range(3)))
-        ),
-    )
+    if main:
+        write_atomic(
+            run_dir / PREVIEW,
+            "".join(
+                f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
+                f"{tokenizer.decode(row['input_ids'])}\n"
+                for i, row in enumerate(datasets["train"].select(range(3)))
+            ),
+        )
 
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
                       cfg.seed)
@@ -74,7 +78,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     resume_from = last_complete_checkpoint(checkpoint_dir)
     if resume_from is not None:
         log.info("resuming from %s", resume_from)
-    logger = RunLogger(cfg.logger, run_dir, run_name(cfg),
+    logger = RunLogger(cfg.logger if main else None, run_dir, run_name(cfg),
                        OmegaConf.to_container(cfg, resolve=True))
     run_state = RunStateCallback(resume_from)
     callbacks = [HistoryCallback(run_dir), *logger.callbacks()]
@@ -86,6 +90,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
                                           resume_from, cfg.task.selection_split)
     trainer.save_model(str(run_dir / "model"))
+    if not main:
+        return {}
     ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
     metrics = {
@@ -158,12 +164,16 @@ def main_or_exit(cfg: DictConfig) -> float | None:
     except Exception as err:
         _record_failure(cfg, run_dir, "".join(traceback.format_exception_only(err)).strip())
         raise
+    if not metrics:  # a DDP rank other than 0
+        return None
     print(f"results: {run_dir / METRICS}")
     print(f"test/auc={metrics.get('test/auc')}, test/mcc={metrics.get('test/mcc')}")
     return metrics.get(f"dev/{cfg.task.selection_metric}")
 
 
 def _record_failure(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    if not is_main_process():
+        return
     try:
         write_json(run_dir / METRICS, {**identity(cfg), "status": "failed", "error": error})
     except Exception:  # reporting must never hide the original error

@@ -11,6 +11,7 @@ from lingo.config import MethodConfig
 from lingo.methods.adapters import adalora_schedule
 from lingo.results import HISTORY, RANK_HISTORY, write_atomic, write_jsonl
 from lingo.training.checkpoints import mark_complete, read_marker
+from lingo.training.distributed import assert_same_on_all_ranks, is_main_process
 
 ALLOCATOR_STATE = "rank_allocator.pt"
 
@@ -68,12 +69,17 @@ class AllocationCallback(TrainerCallback):
         tuner.update_and_allocate(step)
         self.rank_pattern, config.rank_pattern = config.rank_pattern, None
         if len(allocator.events) != events:
+            kept = [keep for mask in (self.rank_pattern or {}).values() for keep in mask]
+            assert_same_on_all_ranks(torch.tensor(kept, dtype=torch.bool), "the rank pattern")
             self._write_history(allocator)
 
     def _write_history(self, allocator) -> None:
-        write_jsonl(self.history_path, allocator.events)
+        if is_main_process():
+            write_jsonl(self.history_path, allocator.events)
 
     def on_save(self, args, state, control, model=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
         torch.save(
             {"allocator": model.base_model.rankallocator.state_dict(),
              "rank_pattern": self.rank_pattern},
@@ -93,7 +99,8 @@ class HistoryCallback(TrainerCallback):
         self.path = run_dir / HISTORY
 
     def on_evaluate(self, args, state, control, **kwargs):
-        write_jsonl(self.path, history_rows(state.log_history))
+        if state.is_world_process_zero:
+            write_jsonl(self.path, history_rows(state.log_history))
 
 
 def history_rows(log_history: list[dict]) -> list[dict]:
@@ -118,7 +125,8 @@ class CsvLogCallback(TrainerCallback):
         self.path = run_dir / "log.csv"
 
     def on_log(self, args, state, control, **kwargs):
-        write_atomic(self.path, pd.DataFrame(state.log_history).to_csv(index=False))
+        if state.is_world_process_zero:
+            write_atomic(self.path, pd.DataFrame(state.log_history).to_csv(index=False))
 
 
 class RunStateCallback(TrainerCallback):
@@ -139,4 +147,5 @@ class RunStateCallback(TrainerCallback):
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
     ):
-        mark_complete(_checkpoint_dir(args, state), {"train_seconds": self.train_seconds})
+        if state.is_world_process_zero:
+            mark_complete(_checkpoint_dir(args, state), {"train_seconds": self.train_seconds})

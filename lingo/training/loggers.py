@@ -19,7 +19,11 @@ class RunLogger:
     """Starts the backend before training (so the Trainer's W&B callback reuses our run, with our
     config, group and a stable id that a resumed run continues), and closes it after."""
 
-    def __init__(self, logger: LoggerConfig, run_dir: Path, name: str, config: dict[str, Any]):
+    def __init__(
+        self, logger: LoggerConfig | None, run_dir: Path, name: str, config: dict[str, Any]
+    ):
+        """``logger=None``: log nothing (a DDP rank other than 0)."""
+        logger = logger or LoggerConfig(name="none")
         if logger.name not in ("wandb", "csv", "none"):
             raise LingoError(f"logger={logger.name!r} is unknown; use wandb, csv or none")
         self.logger = logger
