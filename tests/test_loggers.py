@@ -1,0 +1,60 @@
+"""Loggers against their real outputs: W&B offline run files, the CSV log; and the hub error."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_training import train_cmd
+
+pytestmark = pytest.mark.slow
+
+
+def run(run_env: dict, run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [arg for arg in train_cmd(run_dir, *overrides) if arg != "logger=none"]
+    return subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+
+
+def test_wandb_offline_run_holds_config_curves_and_results(run_env, tmp_path):
+    run_dir = tmp_path / "run"
+    done = run(run_env, run_dir, "logger=wandb", "method=ars", "method.delta_t=3",
+               "trainer.max_steps=20", "trainer.eval_steps=10")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "wandb sync" in done.stderr + done.stdout  # says where the offline run went
+    files = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(files) == 1
+    inspect = subprocess.run(
+        [str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--summary", "--json",
+         str(files[0])], capture_output=True, text=True, timeout=120, check=True)
+    record = json.loads(inspect.stdout)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    summary = record["summary"]
+    for key in ("test/auc", "test/mcc", "dev/auc", "trainable_params", "params_at_budget"):
+        assert summary[key] == pytest.approx(metrics[key]), key
+    assert record["config"]["model"]["name"] == "tiny_opt"
+    assert record["config"]["method"]["name"] == "ars" and record["config"]["seed"] == 42
+    assert summary["_step"] > 0  # curves were logged
+    assert record["project"] == "lingo"
+
+
+def test_csv_logger_writes_the_training_log(run_env, tmp_path):
+    run_dir = tmp_path / "run"
+    done = run(run_env, run_dir, "logger=csv", "method=lora", "trainer.max_steps=10",
+               "trainer.eval_steps=5", "trainer.logging_steps=5")
+    assert done.returncode == 0, done.stderr[-2000:]
+    header, *rows = (run_dir / "log.csv").read_text().splitlines()
+    assert "loss" in header.split(",") and "eval_auc" in header.split(",")
+    assert len(rows) >= 4
+    assert not (run_dir / "wandb").exists()
+
+
+def test_unreachable_hub_model_is_one_clear_message(run_env, tmp_path):
+    done = run(run_env, tmp_path / "run", "logger=none", "model=opt125m", "method=lora",
+               "trainer.max_steps=1")
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "model.name_or_path=DIR" in errors[0]
+    assert "facebook/opt-125m" in errors[0] and "Traceback" not in done.stderr
