@@ -82,3 +82,10 @@ def test_lingo_on_a_dna_model_is_refused(run_env, tmp_path):
     assert done.returncode == 2
     assert "not applicable to DNA foundation models" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_allocation_counts_optimizer_steps_under_gradient_accumulation(run_env, tmp_path):
+    train(run_env, tmp_path / "accum", "method=ars", "trainer.grad_accum=2",
+          "trainer.batch_size=4", *SCHEDULE)
+    assert [e["step"] for e in rank_history(tmp_path / "accum")] == [
+        6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 34]
