@@ -18,13 +18,13 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install Lingo (CPU torch; TORCH_SPEC=... for another build)
+install: $(STAMP) ## Create .venv and install Lingo (TORCH_SPEC="..." picks the torch build)
 
-demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about a minute on 2 cores)
+demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about 30 s on 2 cores)
 	$(BIN)/python train.py experiment=demo
 
 test: $(STAMP) ## Run the tests (all but those marked gpu)

@@ -5,12 +5,15 @@ wrong type fails at composition with Hydra's message instead of deep inside trai
 """
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+
+from lingo.errors import LingoError
 
 PAPER_MATRICES = ("Wq", "Wk", "Wv", "Wo", "Wf1", "Wf2")
 
@@ -160,6 +163,60 @@ def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictCo
 def _short_hash(text: str) -> str:
     """``${lingo.hash:...}``: a short stable hash, used to name run directories."""
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
+
+
+CHOICES: dict[str, tuple] = {
+    "model.arch": ("opt", "bert", "esm", "dnabert2"),
+    "model.init": ("pretrained", "random"),
+    "method.peft": (None, "lora", "adalora"),
+    "method.allocator": (None, "peft", "ars"),
+    "task.source": ("gue", "synthetic"),
+    "task.selection_metric": ("auc", "mcc", "accuracy", "f1"),
+    "task.train_split": ("auto", "train", "dev"),
+    "task.selection_split": ("dev", "test"),
+    "tokenizer.name": ("native", "kmer"),
+    "trainer.precision": ("fp32", "bf16"),
+    "logger.name": ("wandb", "csv", "none"),
+    "logger.mode": ("offline", "online", "disabled"),
+}
+RANGES: dict[str, tuple[float, float]] = {
+    "method.p_drop": (0.0, 1.0),
+    "method.p_revive": (0.0, 1.0),
+    "method.final_ratio": (0.0, 1.0),
+    "method.delta_t": (1, math.inf),
+    "method.allocate_every": (1, math.inf),
+    "method.r": (1, math.inf),
+    "method.init_r": (1, math.inf),
+    "method.target_r": (1, math.inf),
+    "task.num_labels": (2, math.inf),
+    "task.dev_fraction": (0.0, 1.0),
+    "tokenizer.max_length": (2, math.inf),
+    "tokenizer.k": (1, math.inf),
+    "tokenizer.stride": (1, math.inf),
+    "trainer.batch_size": (1, math.inf),
+    "trainer.eval_batch_size": (1, math.inf),
+    "trainer.grad_accum": (1, math.inf),
+    "trainer.eval_steps": (0.0, math.inf),
+    "trainer.lr": (0.0, math.inf),
+}
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check every value with a closed set of options or a range, before anything is loaded;
+    types and unknown keys are already checked by the schema at composition."""
+    for key, options in CHOICES.items():
+        value = OmegaConf.select(cfg, key)
+        if value not in options:
+            shown = ", ".join(str(o) if o is not None else "null" for o in options)
+            raise LingoError(f"{key}={value!r} is not one of: {shown}")
+    for key, (low, high) in RANGES.items():
+        value = OmegaConf.select(cfg, key)
+        if not low <= value <= high:
+            raise LingoError(f"{key}={value} is outside [{low}, {high}]")
+    if cfg.method.target_r > cfg.method.init_r:
+        raise LingoError(
+            f"method.target_r={cfg.method.target_r} exceeds method.init_r={cfg.method.init_r}"
+        )
 
 
 def register_configs() -> None:

@@ -5,6 +5,16 @@ class LingoError(Exception):
     """A problem the user can fix (bad input, missing file, bad option); printed as one line."""
 
 
+def hub_unreachable(name: str, what: str, err: Exception) -> LingoError:
+    """The one message for a model or tokenizer that cannot be loaded from the hub."""
+    first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return LingoError(
+        f"cannot load the {what} {name!r} ({type(err).__name__}: {first_line}). Without the "
+        f"hub, download it on a machine with internet (huggingface-cli download {name} "
+        "--local-dir DIR) and run with model.name_or_path=DIR model.tokenizer=DIR"
+    )
+
+
 class DataError(LingoError):
     """Invalid or missing data: the message names the file, the row and the fix."""
 

@@ -5,7 +5,13 @@ import math
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    matthews_corrcoef,
+    roc_auc_score,
+)
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -18,6 +24,8 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, 
         "mcc": float(matthews_corrcoef(labels, pred)),
         "accuracy": float(accuracy_score(labels, pred)),
         "f1": float(f1_score(labels, pred, average="binary" if binary else "macro")),
+        # the model's own loss can include a regulariser (AdaLoRA's orthogonality term)
+        "cross_entropy": float(log_loss(labels, probs, labels=range(probs.shape[1]))),
     }
 
 

@@ -11,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
+from lingo.config import validate
 from lingo.data import load_task
 from lingo.errors import LingoError
 from lingo.methods import apply_method
@@ -44,8 +45,14 @@ log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    validate(cfg)
+    checkpoint_dir = run_dir / "checkpoints"
+    resume_from = last_complete_checkpoint(checkpoint_dir)
     done = read_metrics(run_dir)
-    if done and done.get("status") == "completed":
+    completed = bool(done) and done.get("status") == "completed"
+    if completed or resume_from is not None:
+        check_same_run(cfg, run_dir)
+    if completed:
         log.info("already completed: %s (delete it to train again)", run_dir / METRICS)
         return done
     main = is_main_process()  # under torchrun, rank 0 alone writes the run directory
@@ -74,14 +81,12 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     log.info("%s + %s: %s trainable of %s parameters", cfg.model.name, cfg.method.name,
              f"{trainable:,}", f"{total:,}")
 
-    checkpoint_dir = run_dir / "checkpoints"
-    resume_from = last_complete_checkpoint(checkpoint_dir)
     if resume_from is not None:
         log.info("resuming from %s", resume_from)
     logger = RunLogger(cfg.logger if main else None, run_dir, run_name(cfg),
                        OmegaConf.to_container(cfg, resolve=True))
     run_state = RunStateCallback(resume_from)
-    callbacks = [HistoryCallback(run_dir), *logger.callbacks()]
+    callbacks = [HistoryCallback(run_dir, cfg.task.selection_split), *logger.callbacks()]
     if cfg.method.peft == "adalora" and cfg.method.allocate:
         callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
     callbacks.append(run_state)  # last: its marker completes a checkpoint
@@ -99,6 +104,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         **{f"dev/{k}": v for k, v in outcome.dev.items()},
         "best_step": outcome.best_step,
         "steps": outcome.steps,
+        "world_size": trainer.args.world_size,
         "trainable_params": trainable,
         **ranks,
         "total_params": total,
@@ -117,6 +123,34 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
     logger.finish(metrics)
     return metrics
+
+
+# Settings that do not change a result (a run may be resumed or reused with other values).
+NOT_RESULT = ("logger", "cache_dir", "output_root", "trainer.progress_bar", "trainer.num_workers")
+
+
+def _result_settings(config: dict) -> dict:
+    settings = {k: v for k, v in config.items() if k not in NOT_RESULT}
+    settings["trainer"] = {
+        k: v for k, v in settings.get("trainer", {}).items() if f"trainer.{k}" not in NOT_RESULT
+    }
+    return settings
+
+
+def check_same_run(cfg: DictConfig, run_dir: Path) -> None:
+    """A run directory holds one configuration: resuming or reusing it with another (say, a new
+    data_dir after downloading the full data) would mix results, so it is refused."""
+    stored = run_dir / CONFIG
+    if not stored.is_file():
+        return
+    before = _result_settings(OmegaConf.to_container(OmegaConf.load(stored)))
+    now = _result_settings(OmegaConf.to_container(cfg, resolve=True))
+    changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    if changed:
+        raise LingoError(
+            f"{run_dir} holds a run with other settings ({', '.join(changed)} differ); "
+            "delete that directory to start over, or set hydra.run.dir=<another folder>"
+        )
 
 
 def report_ranks(
@@ -172,7 +206,11 @@ def main_or_exit(cfg: DictConfig) -> float | None:
 
 
 def _record_failure(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    """Never over a completed result: a refused re-run must not cost the earlier one."""
     if not is_main_process():
+        return
+    done = read_metrics(run_dir)
+    if done and done.get("status") == "completed":
         return
     try:
         write_json(run_dir / METRICS, {**identity(cfg), "status": "failed", "error": error})

@@ -43,7 +43,9 @@ def test_ars_samples_and_is_reproducible(run_env, tmp_path):
     again = train(run_env, tmp_path / "b", *args)
     assert rank_history(tmp_path / "b") == history
     assert again["test/auc"] == first["test/auc"]
-    assert first["final_rank_total"] == sum(first["ranks_per_layer"].values())
+    per_layer = [first["ranks_per_layer/0"], first["ranks_per_layer/1"]]
+    assert first["final_rank_total"] == sum(per_layer) and "ranks_per_layer/2" not in first
+    assert all(isinstance(v, int | float | str | None) for v in first.values())  # flat
     assert (tmp_path / "a" / "rank_pattern.png").stat().st_size > 0
 
 

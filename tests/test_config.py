@@ -8,7 +8,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from lingo.config import PAPER_MATRICES, LingoConfig, register_configs
+from lingo.config import PAPER_MATRICES, LingoConfig, register_configs, validate
+from lingo.errors import LingoError
+from lingo.pipeline import check_same_run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -57,6 +59,7 @@ def test_every_combination_composes(compose_cfg, model):
                 overrides.append("task.path=/some/folder")
             cfg = compose_cfg(overrides)
             path = run_dir(cfg)
+            validate(cfg)
             with open_dict(cfg):
                 cfg.pop("hydra")
             typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(LingoConfig), cfg))
@@ -107,3 +110,40 @@ def test_tokenizer_dir_resolves_tiny_tokenizers(compose_cfg, monkeypatch, tmp_pa
     monkeypatch.delenv("LINGO_TOKENIZER_DIR")
     assert compose_cfg(["model=tiny_opt"]).model.tokenizer is None
     assert compose_cfg(["model=opt350m"]).model.tokenizer == "facebook/opt-350m"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("trainer.precision=fp16", "trainer.precision='fp16' is not one of: fp32, bf16"),
+        ("task.selection_metric=loss", "task.selection_metric='loss'"),
+        ("method.p_drop=1.5", "method.p_drop=1.5 is outside [0.0, 1.0]"),
+        ("method.delta_t=0", "method.delta_t=0 is outside"),
+        ("logger.mode=onlin", "logger.mode='onlin'"),
+        ("method.target_r=20", "exceeds method.init_r"),
+    ],
+)
+def test_values_out_of_their_set_or_range_are_refused_before_loading(compose_cfg, override,
+                                                                    message):
+    cfg = compose_cfg(["method=ars", override])
+    with pytest.raises(LingoError) as err:
+        validate(cfg)
+    assert message in str(err.value)
+
+
+def test_a_run_directory_refuses_other_result_settings(compose_cfg, tmp_path):
+    def job(*overrides: str):
+        """The config a job sees: no ``hydra`` node."""
+        cfg = compose_cfg(["model=tiny_opt", *overrides])
+        with open_dict(cfg):
+            cfg.pop("hydra")
+        return cfg
+
+    (tmp_path / "config.yaml").write_text(
+        OmegaConf.to_yaml(job("data_dir=/data/reduced"), resolve=True))
+    check_same_run(job("data_dir=/data/reduced", "logger=none", "trainer.progress_bar=false"),
+                   tmp_path)  # nothing that changes the result
+    with pytest.raises(LingoError, match=r"\(data_dir, task differ\)"):
+        check_same_run(job("data_dir=/data/full"), tmp_path)
+    with pytest.raises(LingoError, match="trainer differ"):
+        check_same_run(job("data_dir=/data/reduced", "trainer.lr=1e-4"), tmp_path)

@@ -67,3 +67,4 @@ def test_torchrun_two_ranks_draw_identical_masks(run_env, tmp_path):
     assert len(history) == 11 and sum(e["dropped"] + e["revived"] for e in history) > 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["steps"] == 40
+    assert metrics["world_size"] == 2

@@ -83,3 +83,51 @@ def test_legacy_run_is_marked_and_allocates_every_50_steps_before_the_step(run_e
     config = (tmp_path / "run" / "config.yaml").read_text()
     assert "legacy: paper_code" in config
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
+
+
+class _Tuner:
+    """Stands in for PEFT's AdaLoRA model: records when the allocation is called."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.peft_config = {"default": type("Config", (), {"rank_pattern": None})()}
+        self.trainable_adapter_name = "default"
+        self.rankallocator = type("Allocator", (), {"events": []})()
+
+    def update_and_allocate(self, step: int) -> None:
+        self.calls.append(step)
+
+
+@pytest.mark.parametrize(
+    ("before_step", "every", "pre_calls", "post_calls"),
+    [(False, 1, [], [0, 1, 2, 3, 50, 100]), (True, 50, [0, 50, 100], [])],
+)
+def test_allocation_hook_and_interval(tmp_path, before_step, every, pre_calls, post_calls):
+    from types import SimpleNamespace
+
+    from lingo.config import MethodConfig
+    from lingo.training.callbacks import AllocationCallback
+
+    method = MethodConfig(name="ars", targets=["Wq"], init_r=8, target_r=4, delta_t=1,
+                          final_ratio=0.1, beta1=0.85, beta2=0.85,
+                          allocate_every=every, allocate_before_step=before_step)
+    callback = AllocationCallback(method, tmp_path, None)
+    pre, post = _Tuner(), _Tuner()
+    for step in (0, 1, 2, 3, 50, 100):
+        state = SimpleNamespace(global_step=step)
+        callback.on_pre_optimizer_step(None, state, None, model=SimpleNamespace(base_model=pre))
+        callback.on_optimizer_step(None, state, None, model=SimpleNamespace(base_model=post))
+    assert (pre.calls, post.calls) == (pre_calls, post_calls)
+
+
+@pytest.mark.slow
+def test_legacy_adalora_never_allocates_and_completes(run_env, tmp_path):
+    metrics = train(run_env, tmp_path / "run", "method=adalora", "task=prom_tata",
+                    "legacy=paper_code", "trainer.max_steps=10", "trainer.eval_steps=5")
+    assert metrics["status"] == "completed" and metrics["legacy"] == "paper_code"
+    assert not (tmp_path / "run" / "rank_history.jsonl").exists()
+    pattern = json.loads((tmp_path / "run" / "rank_pattern.json").read_text())["rank_pattern"]
+    assert all(all(mask) for mask in pattern.values())  # nothing was ever pruned
+    assert metrics["final_rank_total"] == 8 * len(pattern)
+    history = (tmp_path / "run" / "history.jsonl").read_text()
+    assert '"test/auc"' in history and '"dev/auc"' not in history  # selected on test

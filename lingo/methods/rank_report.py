@@ -42,14 +42,10 @@ def rank_summary(
     head = sum(
         p.numel() for n, p in net.named_parameters() if p.requires_grad and "lora_" not in n
     )
-    per_layer: dict[str, int] = {}
-    for (layer, _), kept in sorted(grid.items()):
-        per_layer[str(layer)] = per_layer.get(str(layer), 0) + kept
-    metrics = {
-        "params_at_budget": at_budget + head,
-        "final_rank_total": sum(grid.values()),
-        "ranks_per_layer": per_layer,
-    }
+    metrics = {"params_at_budget": at_budget + head, "final_rank_total": sum(grid.values())}
+    for (layer, _), kept in sorted(grid.items()):  # flat keys: ranks_per_layer/<layer>
+        key = f"ranks_per_layer/{layer}"
+        metrics[key] = metrics.get(key, 0) + kept
     return metrics, grid
 
 

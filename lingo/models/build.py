@@ -9,7 +9,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
 from lingo.config import ModelConfig
-from lingo.errors import LingoError
+from lingo.errors import LingoError, hub_unreachable
 
 
 def build_model(
@@ -47,13 +47,7 @@ def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:
             model.name_or_path, trust_remote_code=model.trust_remote_code, **common
         )
     except (OSError, ValueError) as err:
-        raise LingoError(
-            f"cannot load {model.name_or_path!r} ({type(err).__name__}: "
-            f"{str(err).splitlines()[0]}). "
-            f"Without the hub, download it on a machine with internet "
-            f"(huggingface-cli download {model.name_or_path} --local-dir DIR) and run with "
-            f"model.name_or_path=DIR model.tokenizer=DIR"
-        ) from err
+        raise hub_unreachable(model.name_or_path, "model", err) from err
 
 
 def count_parameters(net: torch.nn.Module) -> tuple[int, int]:

@@ -3,7 +3,7 @@
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from lingo.config import ModelConfig, PromptConfig
-from lingo.errors import LingoError
+from lingo.errors import LingoError, hub_unreachable
 from lingo.tokenization.base import DNATokenizer, truncate_dna
 
 PROBE = "ACGTACGT"
@@ -56,10 +56,7 @@ class NativeTokenizer(DNATokenizer):
         try:
             hf = AutoTokenizer.from_pretrained(model.tokenizer, trust_remote_code=False)
         except (OSError, ValueError) as err:
-            raise LingoError(
-                f"cannot load the tokenizer {model.tokenizer!r} ({type(err).__name__}). Offline? "
-                "Point model.tokenizer (or LINGO_TOKENIZER_DIR) at a local copy"
-            ) from err
+            raise hub_unreachable(model.tokenizer, "tokenizer", err) from err
         return cls(hf, prompt, max_length, protect_prompt)
 
     def _text(self, text: str) -> list[int]:

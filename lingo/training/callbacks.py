@@ -88,22 +88,26 @@ class AllocationCallback(TrainerCallback):
 
 
 def load_allocator_state(checkpoint: Path) -> dict:
-    return torch.load(checkpoint / ALLOCATOR_STATE, weights_only=False)
+    """The allocator state saved with a checkpoint; empty when none was (allocation off)."""
+    path = checkpoint / ALLOCATOR_STATE
+    return torch.load(path, weights_only=False) if path.is_file() else {}
 
 
 class HistoryCallback(TrainerCallback):
-    """``history.jsonl``: one line per dev evaluation (step, epoch, last train loss, dev
-    metrics), rebuilt from the Trainer's log history, which resumes with the checkpoint."""
+    """``history.jsonl``: one line per evaluation of the selection split (dev; test only under
+    ``legacy=paper_code``): step, epoch, last train loss, metrics. Rebuilt from the Trainer's log
+    history, which resumes with the checkpoint."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, split: str = "dev") -> None:
         self.path = run_dir / HISTORY
+        self.split = split
 
     def on_evaluate(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            write_jsonl(self.path, history_rows(state.log_history))
+            write_jsonl(self.path, history_rows(state.log_history, self.split))
 
 
-def history_rows(log_history: list[dict]) -> list[dict]:
+def history_rows(log_history: list[dict], split: str = "dev") -> list[dict]:
     rows, last_loss = [], None
     for entry in log_history:
         if "loss" in entry:
@@ -112,7 +116,8 @@ def history_rows(log_history: list[dict]) -> list[dict]:
             continue
         row = {"step": entry["step"], "epoch": entry.get("epoch"), "train_loss": last_loss}
         row.update(
-            {f"dev/{k.removeprefix('eval_')}": v for k, v in entry.items() if k.startswith("eval_")}
+            {f"{split}/{k.removeprefix('eval_')}": v for k, v in entry.items()
+             if k.startswith("eval_")}
         )
         rows.append(row)
     return rows

@@ -107,6 +107,7 @@ def train_and_evaluate(
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
-    """Keep the metrics and the loss; drop timing noise (runtime, samples per second)."""
+    """Keep the metrics and the cross-entropy; drop the model's loss (for AdaLoRA-type methods
+    it includes the orthogonal regulariser) and timing noise."""
     kept = {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
-    return {k: v for k, v in kept.items() if k in ("loss", "auc", "mcc", "accuracy", "f1")}
+    return {k: v for k, v in kept.items() if k in ("cross_entropy", "auc", "mcc", "accuracy", "f1")}
