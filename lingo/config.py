@@ -104,7 +104,9 @@ class TokenizerConfig:
     max_length: int = 512  # in tokens, prompt and special tokens included
     k: int = 6
     stride: int = 6
+    truncate: str = "right"  # which DNA to drop: right (keep the 5' start), left, center
     protect_prompt: bool = True  # truncate DNA only (False: cut the whole text at the right)
+    paper_onehot: bool = False  # onehot: the paper code's ids 5-8, pad 0, attention on padding
 
 
 @dataclass
@@ -174,7 +176,8 @@ CHOICES: dict[str, tuple] = {
     "task.selection_metric": ("auc", "mcc", "accuracy", "f1"),
     "task.train_split": ("auto", "train", "dev"),
     "task.selection_split": ("dev", "test"),
-    "tokenizer.name": ("native", "kmer"),
+    "tokenizer.name": ("native", "bbpe", "onehot", "kmer", "char"),
+    "tokenizer.truncate": ("right", "left", "center"),
     "trainer.precision": ("fp32", "bf16"),
     "logger.name": ("wandb", "csv", "none"),
     "logger.mode": ("offline", "online", "disabled"),

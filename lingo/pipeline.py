@@ -30,6 +30,7 @@ from lingo.results import (
     write_json,
 )
 from lingo.tokenization import build_tokenizer, tokenize_split
+from lingo.tokenization.dataset import report_lengths
 from lingo.training.callbacks import (
     AllocationCallback,
     HistoryCallback,
@@ -37,6 +38,7 @@ from lingo.training.callbacks import (
     load_allocator_state,
 )
 from lingo.training.checkpoints import last_complete_checkpoint
+from lingo.training.collator import PadCollator
 from lingo.training.distributed import is_main_process
 from lingo.training.loggers import RunLogger
 from lingo.training.trainer import planned_steps, train_and_evaluate, training_arguments
@@ -63,6 +65,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
     splits = {"train": data.train, "dev": data.dev, "test": data.test}
     datasets = {k: tokenize_split(s, tokenizer, Path(cfg.cache_dir)) for k, s in splits.items()}
+    report_lengths(datasets, splits, tokenizer)
     if main:
         write_atomic(
             run_dir / PREVIEW,
@@ -76,7 +79,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
                       cfg.seed)
     total_steps, warmup_steps = planned_steps(len(datasets["train"]), cfg.trainer)
-    net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps, cfg.seed)
+    net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps, cfg.seed,
+                       tokenizer.new_token_ids)
     trainable, total = count_parameters(net)
     log.info("%s + %s: %s trainable of %s parameters", cfg.model.name, cfg.method.name,
              f"{trainable:,}", f"{total:,}")
@@ -92,8 +96,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     callbacks.append(run_state)  # last: its marker completes a checkpoint
     args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
                               logger.report_to)
-    trainer, outcome = train_and_evaluate(net, args, datasets, tokenizer.pad_token_id, callbacks,
-                                          resume_from, cfg.task.selection_split)
+    collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
+    trainer, outcome = train_and_evaluate(net, args, datasets, collator, callbacks, resume_from,
+                                          cfg.task.selection_split)
     trainer.save_model(str(run_dir / "model"))
     if not main:
         return {}

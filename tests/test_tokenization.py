@@ -12,6 +12,7 @@ from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
 from lingo.data.splits import Split
 from lingo.errors import LingoError
 from lingo.tokenization import build_tokenizer, tokenize_split
+from lingo.tokenization.dataset import report_lengths
 from lingo.tokenization.kmer import KmerTokenizer
 from lingo.tokenization.native import NativeTokenizer
 
@@ -137,10 +138,10 @@ def test_opt_truncation_removes_only_dna(tokenizer_dir: Path) -> None:
 def test_opt_no_room_for_dna_raises(tokenizer_dir: Path) -> None:
     hf = hf_tokenizer(tokenizer_dir / "opt")
     prompt_len = len(hf(PREFIX + SUFFIX)["input_ids"])  # with </s>
-    with pytest.raises(LingoError, match="max_length"):
-        native(tokenizer_dir / "opt", LINGO_PROMPT, max_length=prompt_len - 2)
-    with pytest.raises(LingoError, match="max_length"):
-        native(tokenizer_dir / "opt", LINGO_PROMPT, max_length=prompt_len - 1)
+    for too_small in (prompt_len - 2, prompt_len - 1):
+        tok = native(tokenizer_dir / "opt", LINGO_PROMPT, max_length=too_small)
+        with pytest.raises(LingoError, match="max_length"):
+            tok.encode([random_dna(100, seed=9)])
     # A few tokens more than the prompt leaves room for DNA, and the result fits exactly.
     max_length = prompt_len + 3
     tok = native(tokenizer_dir / "opt", LINGO_PROMPT, max_length=max_length)
@@ -322,13 +323,13 @@ class Counting:
 
     def __init__(self, tokenizer, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        inner = tokenizer.encode
+        inner = tokenizer.encode_with_counts
 
         def encode(sequences):
             self.calls += 1
             return inner(sequences)
 
-        monkeypatch.setattr(tokenizer, "encode", encode)
+        monkeypatch.setattr(tokenizer, "encode_with_counts", encode)
 
 
 def entries(cache_dir: Path) -> set[str]:
@@ -343,7 +344,7 @@ def test_tokenize_split_columns_and_rows(tmp_path: Path) -> None:
     tok = KmerTokenizer(3, 3, 8)
     expected_ids, _ = KmerTokenizer(3, 3, 8).encode(split.sequences)
     dataset = tokenize_split(split, tok, tmp_path)
-    assert set(dataset.column_names) == {"input_ids", "labels"}
+    assert set(dataset.column_names) == {"input_ids", "labels", "dna_tokens", "truncated"}
     assert len(dataset) == len(split)
     assert dataset["input_ids"][:] == expected_ids
     assert dataset["labels"][:] == split.labels.tolist()
@@ -430,8 +431,17 @@ def test_tokenize_split_without_cache(tmp_path: Path, monkeypatch: pytest.Monkey
     assert list(tmp_path.iterdir()) == []
 
 
-def test_tokenize_split_logs_truncation(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    split = Split("dev", ["ACGTACGTACGT", "ACG"], np.array([0, 1], dtype=np.int64), "test")
+def test_run_warns_once_about_truncation(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tok = KmerTokenizer(3, 3, 3)
+    splits = {
+        "dev": Split("dev", ["ACGTACGTACGT", "ACG"], np.array([0, 1], dtype=np.int64), "t"),
+        "test": Split("test", ["ACGTAC", "ACGT"], np.array([0, 1], dtype=np.int64), "t"),
+    }
+    datasets = {k: tokenize_split(s, tok, None) for k, s in splits.items()}
+    assert datasets["dev"]["truncated"] == [True, False]
+    assert datasets["dev"]["dna_tokens"] == [4, 1]
     with caplog.at_level("WARNING", logger="lingo.tokenization.dataset"):
-        tokenize_split(split, KmerTokenizer(3, 3, 3), None)
-    assert "1 of 2" in caplog.text
+        report_lengths(datasets, splits, tok)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("from 1 of 4 sequences (25.0%)" in w for w in warnings)
+    assert any("1 of 4 sequences end in a tail shorter than k" in w for w in warnings)

@@ -17,11 +17,13 @@ def apply_method(
     total_steps: int,
     warmup_steps: int,
     seed: int = 0,
+    new_token_ids: list[int] | None = None,
 ) -> PreTrainedModel:
     """Wrap the backbone for the method. AdaLoRA's schedule gets the planned step counts here;
     the allocation callback re-checks them against the Trainer's real count at train start.
     AdaLoRA-type methods get their rank allocator installed here: PEFT's own (recording its
-    events) or ARS (seeded from the run seed)."""
+    events) or ARS (seeded from the run seed). Embedding rows of tokens the tokenizer added
+    (one-hot, k-mer) are trained through PEFT's ``trainable_token_indices``."""
     if method.peft is None:
         return net
     targets = target_regex(arch, list(method.targets))
@@ -30,6 +32,7 @@ def apply_method(
         target_modules=targets,
         lora_alpha=method.lora_alpha,
         lora_dropout=method.lora_dropout,
+        trainable_token_indices=list(new_token_ids) if new_token_ids else None,
     )
     if method.peft == "lora":
         config = LoraConfig(r=method.r, **common)

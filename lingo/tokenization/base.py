@@ -1,69 +1,110 @@
-"""One interface for every way of turning DNA into token ids."""
+"""One interface for every way of turning DNA into token ids.
+
+Every tokenizer splits an input into the prompt prefix (as the model sees it), the DNA tokens,
+and the suffix; special tokens and the prompt come from the model's own text tokenizer. The
+shared :meth:`DNATokenizer.encode` assembles them and truncates the DNA only, so the prompt
+always survives.
+"""
 
 import hashlib
-import logging
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
-from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
 from lingo.errors import LingoError
 
-log = logging.getLogger(__name__)
+TRUNCATE = ("right", "left", "center")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    ids: list[list[int]]
+    dna_tokens: list[int]  # DNA tokens each sequence needs (before truncation)
+    truncated: list[bool]  # whether each sequence lost DNA to truncation
 
 
 class DNATokenizer(ABC):
-    """Turns DNA strings into model inputs: special tokens, prompt and truncation included.
-
-    ``max_length`` counts every token. Truncation only ever removes DNA (from the 3' end), never
-    the prompt's prefix or suffix.
-    """
+    """DNA strings to model inputs. ``max_length`` counts every token (specials and prompt
+    included); ``truncate`` says which DNA to drop when it does not fit (right: keep the 5'
+    start). ``protect_prompt=False`` is the paper code's right cut of the whole text."""
 
     name: str
-    pad_token_id: int
-    max_length: int
+    dna_separator = ""  # between DNA tokens in decode (k-mers read better apart)
+
+    def __init__(self, max_length: int, truncate: str = "right", protect_prompt: bool = True):
+        if truncate not in TRUNCATE:
+            raise LingoError(f"tokenizer.truncate={truncate!r}; use one of {', '.join(TRUNCATE)}")
+        self.max_length, self.truncate, self.protect_prompt = max_length, truncate, protect_prompt
+        self.head: list[int] = []  # special tokens before the input
+        self.tail: list[int] = []  # special tokens after it
+        self.suffix_ids: list[int] = []
+        self.new_token_ids: list[int] = []  # ids added to the model's vocabulary (trainable rows)
+        self.attend_to_padding = False  # the paper code's one-hot only
+        self.pad_token_id = 0
 
     @property
     @abstractmethod
-    def vocab_size(self) -> int: ...
+    def vocab_size(self) -> int:
+        """How many embedding rows the model needs."""
 
     @abstractmethod
-    def identity(self) -> str:
-        """Everything that changes the ids (vocabulary, settings, prompt): keys the cache."""
+    def vocabulary(self) -> str:
+        """Everything that changes the ids besides the settings: keys the cache."""
 
     @abstractmethod
-    def encode(self, sequences: list[str]) -> tuple[list[list[int]], int]:
-        """Input ids per sequence, and how many sequences lost DNA to truncation."""
+    def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
+        """(the prompt prefix as the model sees it, the DNA tokens)."""
 
     @abstractmethod
     def decode(self, ids: list[int]) -> str: ...
 
+    def settings(self) -> str:
+        return f"{self.max_length}|{self.truncate}|{self.protect_prompt}"
+
+    def dropped_bases(self, sequence: str) -> int:
+        """Bases no token covers (a k-mer tokenizer's short tail); 0 for lossless ones."""
+        return 0
+
+    def identity(self) -> str:
+        return f"{type(self).__name__}|{self.vocabulary()}|{self.settings()}"
+
     def fingerprint(self) -> str:
         return hashlib.sha256(self.identity().encode()).hexdigest()[:16]
 
+    def encode_with_counts(self, sequences: list[str]) -> Encoded:
+        room = self.max_length - len(self.head) - len(self.tail) - len(self.suffix_ids)
+        out, needed, truncated = [], [], []
+        for sequence in sequences:
+            prefix, dna = self.pieces(sequence)
+            needed.append(len(dna))
+            if self.protect_prompt:
+                if room - len(prefix) < 1:
+                    raise LingoError(
+                        f"tokenizer.max_length={self.max_length} leaves no room for DNA after "
+                        f"the prompt ({len(prefix) + len(self.suffix_ids)} tokens); raise it"
+                    )
+                dna, cut = truncate_dna(dna, room - len(prefix), self.truncate)
+                ids = self.head + prefix + dna + self.suffix_ids + self.tail
+            else:
+                ids, cut = truncate_dna(self.head + prefix + dna + self.suffix_ids + self.tail,
+                                        self.max_length, "right")
+            truncated.append(cut)
+            out.append(ids)
+        return Encoded(out, needed, truncated)
 
-def build_tokenizer(
-    tokenizer: TokenizerConfig, model: ModelConfig, prompt: PromptConfig
-) -> DNATokenizer:
-    if (prompt.prefix or prompt.suffix) and not model.natural_language:
-        raise LingoError(
-            f"the Lingo prompt is natural language, and model={model.name} reads DNA only "
-            "(not applicable to DNA foundation models, as in the paper); use method=ars"
-        )
-    if tokenizer.name == "native":
-        from lingo.tokenization.native import NativeTokenizer
-
-        return NativeTokenizer.load(model, prompt, tokenizer.max_length, tokenizer.protect_prompt)
-    if tokenizer.name == "kmer":
-        from lingo.tokenization.kmer import KmerTokenizer
-
-        if prompt.prefix or prompt.suffix:
-            raise LingoError(
-                "tokenizer=kmer has no text vocabulary for the prompt; use tokenizer=native "
-                "with a prompt, or a method without one"
-            )
-        return KmerTokenizer(tokenizer.k, tokenizer.stride, tokenizer.max_length)
-    raise LingoError(f"tokenizer={tokenizer.name!r} is unknown; use native or kmer")
+    def encode(self, sequences: list[str]) -> tuple[list[list[int]], int]:
+        """Input ids per sequence, and how many sequences lost DNA to truncation."""
+        encoded = self.encode_with_counts(sequences)
+        return encoded.ids, sum(encoded.truncated)
 
 
-def truncate_dna(ids: list[int], budget: int) -> tuple[list[int], bool]:
-    """Keep the 5' start: drop tokens past the budget."""
-    return (ids[:budget], True) if len(ids) > budget else (ids, False)
+def truncate_dna(ids: list[int], budget: int, side: str = "right") -> tuple[list[int], bool]:
+    """Fit ``ids`` into ``budget`` tokens: right keeps the 5' start, left the 3' end, center the
+    middle."""
+    if len(ids) <= budget:
+        return ids, False
+    if side == "right":
+        return ids[:budget], True
+    if side == "left":
+        return ids[len(ids) - budget :], True
+    start = (len(ids) - budget) // 2
+    return ids[start : start + budget], True

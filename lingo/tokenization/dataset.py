@@ -15,21 +15,21 @@ log = logging.getLogger(__name__)
 
 
 def tokenize_split(split: Split, tokenizer: DNATokenizer, cache_dir: Path | None) -> Dataset:
-    """Columns ``input_ids`` and ``labels``; cached under ``cache_dir`` keyed by the rows' content
-    and the tokenizer's identity (vocabulary, settings, prompt)."""
+    """Columns ``input_ids``, ``labels``, ``dna_tokens`` (DNA tokens the sequence needs) and
+    ``truncated``; cached under ``cache_dir`` keyed by the rows' content and the tokenizer's
+    identity (vocabulary, settings, prompt)."""
     key = f"{split.fingerprint()}-{tokenizer.fingerprint()}"
     target = cache_dir / "tokenized" / key if cache_dir else None
     if target is not None and (target / "dataset_info.json").is_file():
         log.info("%s split: tokenized cache hit (%s)", split.name, target)
         return load_from_disk(str(target))
-    ids, truncated = tokenizer.encode(split.sequences)
-    if truncated:
-        log.warning(
-            "%s split: truncation removed DNA from %d of %d sequences (%.1f%%); raise "
-            "tokenizer.max_length (now %d) to keep it",
-            split.name, truncated, len(split), 100 * truncated / len(split), tokenizer.max_length,
-        )
-    dataset = Dataset.from_dict({"input_ids": ids, "labels": split.labels.tolist()})
+    encoded = tokenizer.encode_with_counts(split.sequences)
+    dataset = Dataset.from_dict({
+        "input_ids": encoded.ids,
+        "labels": split.labels.tolist(),
+        "dna_tokens": encoded.dna_tokens,
+        "truncated": encoded.truncated,
+    })
     if target is None:
         return dataset
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -40,3 +40,24 @@ def tokenize_split(split: Split, tokenizer: DNATokenizer, cache_dir: Path | None
     except OSError:  # another run wrote the same entry first
         shutil.rmtree(staging, ignore_errors=True)
     return load_from_disk(str(target))
+
+
+def report_lengths(datasets: dict[str, Dataset], splits: dict, tokenizer: DNATokenizer) -> None:
+    """How many tokens the task's sequences need, and one warning for the whole run when
+    truncation removes DNA (or k-mer tails are dropped), with the share of sequences affected."""
+    needed = [n for ds in datasets.values() for n in ds["dna_tokens"]]
+    cut = sum(sum(ds["truncated"]) for ds in datasets.values())
+    log.info(
+        "%s tokenizer: DNA needs %.1f tokens per sequence on average (max %d); max_length %d",
+        tokenizer.name, sum(needed) / len(needed), max(needed), tokenizer.max_length,
+    )
+    if cut:
+        log.warning(
+            "truncation (%s) removes DNA from %d of %d sequences (%.1f%%); raise "
+            "tokenizer.max_length (now %d) to keep it",
+            tokenizer.truncate, cut, len(needed), 100 * cut / len(needed), tokenizer.max_length,
+        )
+    tails = sum(tokenizer.dropped_bases(seq) > 0 for s in splits.values() for seq in s.sequences)
+    if tails:
+        log.warning("%d of %d sequences end in a tail shorter than k, which is dropped",
+                    tails, len(needed))

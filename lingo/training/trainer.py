@@ -76,7 +76,7 @@ def train_and_evaluate(
     net: PreTrainedModel,
     args: TrainingArguments,
     datasets: dict[str, Dataset],
-    pad_token_id: int,
+    collator: PadCollator,
     callbacks: list,
     resume_from: Path | None,
     selection_split: str = "dev",
@@ -90,7 +90,7 @@ def train_and_evaluate(
         args=args,
         train_dataset=datasets["train"],
         eval_dataset=datasets[selection_split],
-        data_collator=PadCollator(pad_token_id),
+        data_collator=collator,
         compute_metrics=compute_metrics,
         callbacks=callbacks,
     )

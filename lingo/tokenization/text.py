@@ -1,0 +1,134 @@
+"""Tokenizers built around the model's own text tokenizer: it supplies the special tokens and
+tokenizes the prompt; DNA becomes its own tokens (new ids, or existing single letters)."""
+
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from lingo.config import ModelConfig, PromptConfig
+from lingo.errors import LingoError, hub_unreachable
+from lingo.tokenization.base import DNATokenizer
+
+PROBE = "ACGTACGT"
+BUILTIN = ("<pad>", "<cls>", "<unk>")  # specials when there is no text tokenizer (the demo)
+
+
+def load_text_tokenizer(model: ModelConfig) -> PreTrainedTokenizerBase:
+    if not model.tokenizer:
+        raise LingoError(
+            f"model={model.name} uses the tokenizer files of the model it stands for, and none "
+            "were found: set LINGO_TOKENIZER_DIR to the folder holding opt/, dnabert2/ and "
+            "nt500m_1000g/ (or model.tokenizer=<folder>), or use tokenizer=kmer"
+        )
+    try:
+        hf = AutoTokenizer.from_pretrained(model.tokenizer, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        raise hub_unreachable(model.tokenizer, "tokenizer", err) from err
+    if hf.pad_token_id is None:
+        hf.pad_token = hf.eos_token
+    return hf
+
+
+def hf_vocabulary(hf: PreTrainedTokenizerBase) -> str:
+    backend = getattr(hf, "backend_tokenizer", None)
+    if backend is not None:
+        return backend.to_str()
+    merges = sorted(getattr(hf, "bpe_ranks", {}).items())  # a slow BPE tokenizer
+    return repr(sorted(hf.get_vocab().items())) + repr(merges)
+
+
+class TextTokenizer(DNATokenizer):
+    """Holds the text tokenizer (``hf``; None for the built-in vocabulary of the offline demo),
+    its special tokens around an input, the prompt's ids, and any DNA tokens added as new ids."""
+
+    def __init__(
+        self,
+        hf: PreTrainedTokenizerBase | None,
+        prompt: PromptConfig,
+        max_length: int,
+        truncate: str = "right",
+        protect_prompt: bool = True,
+    ) -> None:
+        super().__init__(max_length, truncate, protect_prompt)
+        self.hf, self.prompt = hf, prompt
+        self.added: dict[int, str] = {}
+        if hf is None:
+            if prompt.prefix or prompt.suffix:
+                raise LingoError(
+                    f"tokenizer={self.name} without the model's text tokenizer has no words for "
+                    "the prompt; set LINGO_TOKENIZER_DIR, or use a method without a prompt"
+                )
+            self.base_size = len(BUILTIN)
+            self.pad_token_id, self.head = 0, [1]
+            self.unk_id = 2
+            self.prefix_ids: list[int] = []
+            return
+        self.base_size = len(hf)
+        self.pad_token_id = hf.pad_token_id
+        self.unk_id = hf.unk_token_id
+        with_special = hf(PROBE)["input_ids"]
+        plain = hf(PROBE, add_special_tokens=False)["input_ids"]
+        at = next(i for i in range(len(with_special)) if with_special[i : i + len(plain)] == plain)
+        self.head, self.tail = with_special[:at], with_special[at + len(plain) :]
+        self.prefix_ids = self.text_ids(prompt.prefix)
+        self.suffix_ids = self.text_ids(prompt.suffix)
+
+    @classmethod
+    def load(cls, model: ModelConfig, prompt: PromptConfig, max_length: int, **settings):
+        """With the model's own text tokenizer (files or hub)."""
+        return cls(load_text_tokenizer(model), prompt, max_length, **settings)
+
+    def text_ids(self, text: str) -> list[int]:
+        return self.hf(text, add_special_tokens=False)["input_ids"] if text else []
+
+    def add_tokens(self, tokens: list[str], first_id: int | None = None) -> dict[str, int]:
+        """Give each DNA token a dedicated new id after the vocabulary (or from ``first_id``)."""
+        start = self.base_size if first_id is None else first_id
+        ids = {token: start + i for i, token in enumerate(tokens)}
+        self.added.update({i: token for token, i in ids.items()})
+        if first_id is None:
+            self.new_token_ids = list(ids.values())
+        return ids
+
+    @property
+    def vocab_size(self) -> int:
+        return self.base_size + len(self.new_token_ids)
+
+    def vocabulary(self) -> str:
+        base = "builtin" if self.hf is None else hf_vocabulary(self.hf)
+        return f"{base}|{self.prompt!r}|{sorted(self.added.items())}"
+
+    def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
+        return self.prefix_ids, self.dna_ids(sequence)
+
+    def dna_ids(self, sequence: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode(self, ids: list[int]) -> str:
+        """Text tokens through the text tokenizer, DNA tokens as their letters."""
+        if self.hf is None:
+            return " ".join(self.added.get(i) or BUILTIN[i] for i in ids)
+        parts: list[str] = []
+        run: list[int] = []
+        dna_run: list[str] = []
+
+        def flush() -> None:
+            if run:
+                parts.append(self._decode_text(run))
+                run.clear()
+            if dna_run:
+                parts.append(self.dna_separator.join(dna_run))
+                dna_run.clear()
+
+        for i in ids:
+            if i in self.added:
+                if run:
+                    flush()
+                dna_run.append(self.added[i])
+            else:
+                if dna_run:
+                    flush()
+                run.append(i)
+        flush()
+        return "".join(parts)
+
+    def _decode_text(self, ids: list[int]) -> str:
+        return self.hf.decode(ids)
