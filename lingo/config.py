@@ -216,6 +216,11 @@ def validate(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if not low <= value <= high:
             raise LingoError(f"{key}={value} is outside [{low}, {high}]")
+    if cfg.tokenizer.name == "kmer" and cfg.tokenizer.stride > cfg.tokenizer.k:
+        raise LingoError(
+            f"tokenizer.stride={cfg.tokenizer.stride} exceeds tokenizer.k={cfg.tokenizer.k}: "
+            "bases between k-mers would be skipped"
+        )
     if cfg.method.target_r > cfg.method.init_r:
         raise LingoError(
             f"method.target_r={cfg.method.target_r} exceeds method.init_r={cfg.method.init_r}"

@@ -91,3 +91,21 @@ def test_allocation_counts_optimizer_steps_under_gradient_accumulation(run_env, 
           "trainer.batch_size=4", *SCHEDULE)
     assert [e["step"] for e in rank_history(tmp_path / "accum")] == [
         6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 34]
+
+
+@pytest.mark.parametrize(("tokenizer", "dna"), [("onehot", "ACGT"), ("char", "ACGT"),
+                                               ("kmer", " ")])
+def test_lingo_with_each_tokenizer_shows_the_prompt_around_dna_tokens(run_env, tmp_path,
+                                                                     tokenizer, dna):
+    run_dir = tmp_path / tokenizer
+    metrics = train(run_env, run_dir, "method=lingo", f"tokenizer={tokenizer}",
+                    "trainer.max_steps=6", "trainer.eval_steps=3", "method.delta_t=2")
+    assert metrics["tokenizer"] == tokenizer and metrics["status"] == "completed"
+    first = (run_dir / "inputs_preview.txt").read_text().split("--- train input")[1]
+    text = first.split("\n", 1)[1]
+    assert text.startswith("</s>Domain: DNA Promoter\nSequence: ")
+    assert text.rstrip("\n").endswith("\nAnnotation:")
+    body = text.split("Sequence: ", 1)[1].rsplit("\nAnnotation:", 1)[0]
+    assert set(body) <= set(dna) | set("ACGTN")  # DNA tokens only between prefix and suffix
+    if tokenizer == "kmer":
+        assert all(len(kmer) == 6 for kmer in body.split())

@@ -254,12 +254,14 @@ def test_kmer_rejects_bad_settings() -> None:
         KmerTokenizer(0, 1, 10)
     with pytest.raises(ValueError):
         KmerTokenizer(3, 0, 10)
+    with pytest.raises(ValueError):  # stride > k would skip bases between k-mers
+        KmerTokenizer(3, 5, 10)
 
 
 def test_kmer_identity() -> None:
     base = KmerTokenizer(6, 6, 512)
     assert base.fingerprint() == KmerTokenizer(6, 6, 512).fingerprint()
-    others = [KmerTokenizer(5, 6, 512), KmerTokenizer(6, 1, 512), KmerTokenizer(6, 6, 256)]
+    others = [KmerTokenizer(7, 6, 512), KmerTokenizer(6, 1, 512), KmerTokenizer(6, 6, 256)]
     assert len({base.fingerprint(), *(o.fingerprint() for o in others)}) == 4
 
 

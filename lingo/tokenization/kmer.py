@@ -49,8 +49,8 @@ class KmerTokenizer(TextTokenizer):
     def __init__(self, k: int, stride: int, max_length: int, hf=None,
                  prompt: PromptConfig | None = None, truncate: str = "right",
                  protect_prompt: bool = True) -> None:
-        if k < 1 or stride < 1:
-            raise ValueError(f"k and stride must be positive (k={k}, stride={stride})")
+        if k < 1 or not 1 <= stride <= k:
+            raise ValueError(f"need k >= 1 and 1 <= stride <= k (k={k}, stride={stride})")
         super().__init__(hf, prompt or PromptConfig(), max_length, truncate, protect_prompt)
         self.k, self.stride = k, stride
         kmers = ["".join(p) for p in product("ACGT", repeat=k)]

@@ -5,11 +5,16 @@ from lingo.tokenization.text import TextTokenizer
 
 class NativeTokenizer(TextTokenizer):
     """``prefix + DNA`` is tokenized as one text, so the DNA's first token is what the model
-    sees in context (BPE merges across the boundary); the suffix separately."""
+    sees in context (BPE merges across the boundary); the suffix separately. With
+    ``truncate=left/center`` the DNA is tokenized on its own (see :meth:`pieces`)."""
 
     name = "native"
 
     def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
+        if self.truncate != "right":
+            # The 5' end may be cut: tokenize the DNA on its own, so that a prefix token merged
+            # into the first DNA token (GPT-2's trailing space) is never cut with it.
+            return self.prefix_ids, self.text_ids(sequence)
         joint = self.text_ids(self.prompt.prefix + sequence)
         # The prefix in context: its ids up to where the joint tokenization departs from them
         # (GPT-2 merges the prefix's trailing space into the first DNA token).
