@@ -291,6 +291,28 @@ def test_recorded_counts_match_the_masks(warmed):
     assert total_dropped > 0 and total_revived > 0
 
 
+def test_rates_over_many_allocation_events(warmed):
+    """Over 300 real events (60 triplets each, budgets along the cubic schedule), the share of
+    top values dropped and of the others revived match p within a binomial bound."""
+    model, plain, _ = warmed
+    net = model.base_model.model
+    before = lora_e(model)
+    ars = ars_from(model, plain, seed=5, p_drop=0.1, p_revive=0.05)
+    n_top = n_rest = dropped = revived = 0
+    for event in range(300):
+        budget = 20 + int(40 * (1 - event / 300) ** 3)
+        restore_e(model, before)
+        ars.mask_to_budget(net, min(budget, INIT_BGT - 1))
+        record = ars.events[-1]
+        n_top += record["budget"]
+        n_rest += INIT_BGT - record["budget"]
+        dropped += record["dropped"]
+        revived += record["revived"]
+    assert within_4_sd(dropped, n_top, 0.1), dropped / n_top
+    assert within_4_sd(revived, n_rest, 0.05), revived / n_rest
+    assert not within_4_sd(dropped, n_top, 0.05)  # sharp enough to tell the two p apart
+
+
 @pytest.mark.parametrize("sample_final", [False, True])
 def test_final_event_is_exact_unless_sample_final(warmed, sample_final):
     model, plain, _ = warmed

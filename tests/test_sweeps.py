@@ -17,6 +17,7 @@ def test_table1_sweeps_the_papers_axes():
                       "task": "prom_all,prom_notata,prom_tata", "seed": "1,2,3"}
     assert sweep["defaults"] == [{"override /method": "lingo"}]
     assert sweep["hydra"]["mode"] == "MULTIRUN"
+    assert sweep["logger"]["group"] == "table1"
 
 
 @pytest.mark.slow
