@@ -72,7 +72,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             "".join(
                 f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
                 f"{tokenizer.decode(row['input_ids'])}\n"
-                for i, row in enumerate(datasets["train"].select(range(3)))
+                for i, row in enumerate(datasets["train"].select(range(min(3, len(data.train)))))
             ),
         )
 
