@@ -117,6 +117,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "n_train": len(datasets["train"]),
         "n_dev": len(datasets["dev"]),
         "n_test": len(datasets["test"]),
+        "sequence_length": max(len(s) for s in data.train.sequences),  # bp; predict's window
+        "num_labels": data.num_labels,
         **identity(cfg),
         "train_split": data.train_split,
         "selection_metric": cfg.task.selection_metric,
