@@ -99,20 +99,28 @@ def _field(path: Path, row_number: int, row: list[str], column: int) -> str:
     return row[column].strip()
 
 
-def _sequence(path: Path, row_number: int, row: list[str], column: int) -> str:
-    sequence = _field(path, row_number, row, column).upper()
-    if not sequence:
-        raise DataError(path, "the sequence is empty", "remove the row or fill it in", row_number)
+def check_bases(
+    sequence: str, path: Path, row: int, what: str = "the sequence", unit: str = "row"
+) -> str:
+    """Upper-cased ``sequence``, or a DataError naming the bases that are not A, C, G, T, N."""
+    sequence = sequence.upper()
     bad = set(sequence) - ALPHABET
     if bad:
         shown = ", ".join(repr(c) for c in sorted(bad))
         raise DataError(
             path,
-            f"the sequence holds {shown}, which is not A, C, G, T or N",
-            "replace ambiguous bases by N, or remove the row",
-            row_number,
+            f"{what} holds {shown}, which is not A, C, G, T or N",
+            f"replace ambiguous bases by N, or remove the {unit}",
+            row,
         )
     return sequence
+
+
+def _sequence(path: Path, row_number: int, row: list[str], column: int) -> str:
+    sequence = _field(path, row_number, row, column)
+    if not sequence:
+        raise DataError(path, "the sequence is empty", "remove the row or fill it in", row_number)
+    return check_bases(sequence, path, row_number)
 
 
 def _label(path: Path, row_number: int, row: list[str], column: int, num_labels: int) -> int:
