@@ -94,7 +94,10 @@ class TextTokenizer(DNATokenizer):
 
     def vocabulary(self) -> str:
         base = "builtin" if self.hf is None else hf_vocabulary(self.hf)
-        return f"{base}|{self.prompt!r}|{sorted(self.added.items())}"
+        return f"{base}|{sorted(self.added.items())}"
+
+    def settings(self) -> str:
+        return f"{super().settings()}|{self.prompt!r}"
 
     def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
         return self.prefix_ids, self.dna_ids(sequence)
