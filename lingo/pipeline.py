@@ -71,7 +71,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             run_dir / PREVIEW,
             "".join(
                 f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
-                f"{tokenizer.decode(row['input_ids'])}\n"
+                f"{tokenizer.preview(row['input_ids'])}\n"
                 for i, row in enumerate(datasets["train"].select(range(min(3, len(data.train)))))
             ),
         )

@@ -432,7 +432,7 @@ def n_batches(run: Run, records: list[Record], stride: int | None, batch_size: i
 
 def predict(
     run_dirs: list[Path], input_path: Path, output: Path, batch_size: int = 32,
-    stride: int | None = None, how: str = "max", precision: str = "auto", merge: bool = False,
+    stride: int | None = None, how: str = "mean", precision: str = "auto", merge: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score ``input_path`` with every run and write ``output``; returns a summary."""

@@ -370,3 +370,31 @@ def test_prompt_refused_on_dna_models(tokenizer_dir: Path, name: str) -> None:
         build_tokenizer(TokenizerConfig(name=name), model, LINGO_PROMPT)
     # and accepted on a natural-language model
     assert build_tokenizer(TokenizerConfig(name=name), opt_model(tokenizer_dir), LINGO_PROMPT)
+
+
+@pytest.mark.parametrize(("name", "pieces"), [("onehot", "A C G T T G"), ("char", "A C G T T G"),
+                                              ("kmer", "ACGTTG CAAGCT")])
+def test_preview_shows_dna_token_by_token(tokenizer_dir: Path, name: str, pieces: str) -> None:
+    tok = build(tokenizer_dir, name, LINGO_PROMPT)
+    [ids], _ = tok.encode(["ACGTTGCAAGCT"])
+    preview = tok.preview(ids)
+    assert preview.startswith("</s>" + PREFIX + pieces)
+    assert preview.endswith(SUFFIX)
+    if name != "kmer":  # decode itself stays lossless: the DNA reads back unchanged
+        assert tok.decode(ids) == "</s>" + PREFIX + "ACGTTGCAAGCT" + SUFFIX
+
+
+def test_legacy_cut_of_the_suffix_alone_is_not_dna_loss(tokenizer_dir: Path, opt_hf) -> None:
+    from lingo.config import ModelConfig
+    from lingo.tokenization.native import NativeTokenizer
+
+    model = ModelConfig(name="opt", display_name="OPT", arch="opt",
+                        tokenizer=str(tokenizer_dir / "opt"))
+    dna = "ACGTTGCAAGCT"
+    prefix_and_dna = len(opt_hf(PREFIX + dna)["input_ids"])  # with </s>
+    tok = NativeTokenizer.load(model, LINGO_PROMPT, prefix_and_dna + 1, protect_prompt=False)
+    (ids,), truncated = tok.encode([dna])
+    assert len(ids) == prefix_and_dna + 1 and truncated == 0  # only the suffix was cut
+    tok = NativeTokenizer.load(model, LINGO_PROMPT, prefix_and_dna - 1, protect_prompt=False)
+    (_,), truncated = tok.encode([dna])
+    assert truncated == 1

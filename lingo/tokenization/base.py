@@ -57,6 +57,10 @@ class DNATokenizer(ABC):
     @abstractmethod
     def decode(self, ids: list[int]) -> str: ...
 
+    def preview(self, ids: list[int]) -> str:
+        """The input as the model reads it (``inputs_preview.txt``)."""
+        return self.decode(ids)
+
     def settings(self) -> str:
         return f"{self.max_length}|{self.truncate}|{self.protect_prompt}"
 
@@ -84,9 +88,10 @@ class DNATokenizer(ABC):
                     )
                 dna, cut = truncate_dna(dna, room - len(prefix), self.truncate)
                 ids = self.head + prefix + dna + self.suffix_ids + self.tail
-            else:
-                ids, cut = truncate_dna(self.head + prefix + dna + self.suffix_ids + self.tail,
-                                        self.max_length, "right")
+            else:  # the paper code: the whole text cut at the right, suffix first
+                ids, _ = truncate_dna(self.head + prefix + dna + self.suffix_ids + self.tail,
+                                      self.max_length, "right")
+                cut = len(dna) > self.max_length - len(self.head) - len(prefix)
             truncated.append(cut)
             out.append(ids)
         return Encoded(out, needed, truncated)

@@ -26,6 +26,9 @@ class NativeTokenizer(TextTokenizer):
     def decode(self, ids: list[int]) -> str:
         return self.hf.decode(ids)
 
+    def preview(self, ids: list[int]) -> str:
+        return self.decode(ids)  # BPE pieces read as the text they spell
+
 
 class BBPETokenizer(NativeTokenizer):
     """GPT-2 byte-level BPE on the DNA text: OPT's own tokenizer (Table 1's "BBPE")."""

@@ -133,5 +133,15 @@ class TextTokenizer(DNATokenizer):
         flush()
         return "".join(parts)
 
+    def preview(self, ids: list[int]) -> str:
+        """Prompt and specials as text, the DNA tokens one by one (space-separated), so the
+        preview shows how the DNA was cut into tokens."""
+        if self.hf is None:
+            return self.decode(ids)
+        start = len(self.head) + len(self.prefix_ids)
+        end = max(start, len(ids) - len(self.suffix_ids) - len(self.tail))
+        dna = " ".join(self.decode([i]) for i in ids[start:end])
+        return self.decode(ids[:start]) + dna + self.decode(ids[end:])
+
     def _decode_text(self, ids: list[int]) -> str:
         return self.hf.decode(ids)
