@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
+from scipy.special import softmax
 
 from lingo.data.gue import check_bases
 from lingo.errors import DataError, LingoError
@@ -406,10 +407,7 @@ def score_run(
                       attention_mask=batch["attention_mask"].to(device))
             logits[rows] = out.logits.float().cpu().numpy()
             progress.update(1)
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    return probs, np.asarray(owner)
+    return softmax(logits, axis=1), np.asarray(owner)  # the training metrics' rule
 
 
 def aggregate(probs: np.ndarray, owner: np.ndarray, n: int, how: str) -> np.ndarray:

@@ -33,10 +33,6 @@ class OneHotTokenizer(TextTokenizer):
     def dna_ids(self, sequence: str) -> list[int]:
         return [self.ids[base] for base in sequence]
 
-    def decode(self, ids: list[int]) -> str:
-        # with the paper's ids the model reads the words "the , to and": show what it reads
-        return self.hf.decode(ids) if self.paper_ids else super().decode(ids)
-
 
 class KmerTokenizer(TextTokenizer):
     """``k``-mers every ``stride`` bases (1: overlapping, as DNABERT-1; k: non-overlapping, as
@@ -96,6 +92,3 @@ class CharTokenizer(TextTokenizer):
 
     def dna_ids(self, sequence: str) -> list[int]:
         return [self.ids[base] for base in sequence]
-
-    def decode(self, ids: list[int]) -> str:
-        return self.hf.decode(ids)

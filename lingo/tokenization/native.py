@@ -23,9 +23,6 @@ class NativeTokenizer(TextTokenizer):
             n += 1
         return joint[:n], joint[n:]
 
-    def decode(self, ids: list[int]) -> str:
-        return self.hf.decode(ids)
-
     def preview(self, ids: list[int]) -> str:
         return self.decode(ids)  # BPE pieces read as the text they spell
 

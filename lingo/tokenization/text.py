@@ -106,7 +106,9 @@ class TextTokenizer(DNATokenizer):
         raise NotImplementedError
 
     def decode(self, ids: list[int]) -> str:
-        """Text tokens through the text tokenizer, DNA tokens as their letters."""
+        """Text tokens through the text tokenizer, added DNA tokens as their letters (without
+        added tokens, as with native, char or the paper's one-hot ids, this is the text
+        tokenizer's own decode: the paper's ids read as the words "the , to and")."""
         if self.hf is None:
             return " ".join(self.added.get(i) or BUILTIN[i] for i in ids)
         parts: list[str] = []
