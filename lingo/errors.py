@@ -15,6 +15,11 @@ def hub_unreachable(name: str, what: str, err: Exception) -> LingoError:
     )
 
 
+class NotRun(LingoError):
+    """A combination the paper does not run (the Lingo prompt on a DNA model, say): a single
+    run refuses it; in a sweep, which is cartesian, it is recorded as ``status: skipped``."""
+
+
 class DataError(LingoError):
     """Invalid or missing data: the message names the file, the row and the fix."""
 

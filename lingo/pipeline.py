@@ -5,27 +5,34 @@ import shutil
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
+from lingo.baselines import BASELINE_ARCHES, run_baseline
 from lingo.config import validate
-from lingo.data import load_task
-from lingo.errors import LingoError
+from lingo.data import TaskData, load_task
+from lingo.errors import LingoError, NotRun
+from lingo.flops import run_step_flops
 from lingo.methods import apply_method
 from lingo.methods.rank_report import full_pattern, plot_rank_pattern, rank_summary
 from lingo.models import build_model, count_parameters
+from lingo.models.build import resolve_arch
 from lingo.results import (
     CONFIG,
     METRICS,
+    PER_LABEL,
     PREVIEW,
     RANK_HISTORY,
     RANK_PATTERN,
     RANK_PLOT,
+    TEST_PREDICTIONS,
     git_commit,
     read_metrics,
+    save_predictions,
     write_atomic,
     write_json,
 )
@@ -41,7 +48,12 @@ from lingo.training.checkpoints import last_complete_checkpoint
 from lingo.training.collator import PadCollator
 from lingo.training.distributed import is_main_process
 from lingo.training.loggers import RunLogger
-from lingo.training.trainer import planned_steps, train_and_evaluate, training_arguments
+from lingo.training.trainer import (
+    early_stopping,
+    planned_steps,
+    train_and_evaluate,
+    training_arguments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +74,10 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     set_seed(cfg.seed)
     data = load_task(cfg.task, cfg.seed)
+    if cfg.model.arch in BASELINE_ARCHES:  # k-mer LR, CNN: no tokens, no method (lingo/baselines)
+        logger = RunLogger(cfg.logger, run_dir, run_name(cfg),
+                           OmegaConf.to_container(cfg, resolve=True))
+        return record_result(cfg, run_dir, data, logger, **run_baseline(cfg, data, run_dir))
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
     splits = {"train": data.train, "dev": data.dev, "test": data.test}
     datasets = {k: tokenize_split(s, tokenizer, Path(cfg.cache_dir)) for k, s in splits.items()}
@@ -70,14 +86,16 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         write_atomic(
             run_dir / PREVIEW,
             "".join(
-                f"--- train input {i} (label {row['labels']}, {len(row['input_ids'])} tokens)\n"
+                f"--- train input {i} (label {shown_label(row['labels'])}, "
+                f"{len(row['input_ids'])} tokens)\n"
                 f"{tokenizer.preview(row['input_ids'])}\n"
                 for i, row in enumerate(datasets["train"].select(range(min(3, len(data.train)))))
             ),
         )
 
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
-                      cfg.seed)
+                      cfg.seed, multi_label=data.multi_label)
+    cfg.model.arch = resolve_arch(cfg.model.arch, net.config)  # auto: from the model_type
     total_steps, warmup_steps = planned_steps(len(datasets["train"]), cfg.trainer)
     net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps, cfg.seed,
                        tokenizer.new_token_ids)
@@ -89,13 +107,18 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         log.info("resuming from %s", resume_from)
     logger = RunLogger(cfg.logger if main else None, run_dir, run_name(cfg),
                        OmegaConf.to_container(cfg, resolve=True))
-    run_state = RunStateCallback(resume_from)
-    callbacks = [HistoryCallback(run_dir, cfg.task.selection_split), *logger.callbacks()]
-    if cfg.method.peft == "adalora" and cfg.method.allocate:
-        callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
-    callbacks.append(run_state)  # last: its marker completes a checkpoint
     args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
                               logger.report_to)
+    step_flops = run_step_flops(net, [len(ids) for ids in datasets["train"]["input_ids"]],
+                                cfg.trainer.batch_size, cfg.trainer.grad_accum * args.world_size,
+                                cfg.seed)
+    run_state = RunStateCallback(resume_from)
+    callbacks = [HistoryCallback(run_dir, cfg.task.selection_split, step_flops),
+                 *logger.callbacks()]
+    if cfg.method.peft == "adalora" and cfg.method.allocate:
+        callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
+    callbacks += early_stopping(cfg.trainer)  # null patience (the default): none
+    callbacks.append(run_state)  # last: its marker completes a checkpoint
     collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
     trainer, outcome = train_and_evaluate(net, args, datasets, collator, callbacks, resume_from,
                                           cfg.task.selection_split)
@@ -104,19 +127,40 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         return {}
     ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
+    metrics = record_result(
+        cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
+        best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
+        trainable_params=trainable, **ranks, total_params=total,
+        train_seconds=round(run_state.train_seconds, 2),
+        **(step_flops.summary(outcome.steps) if step_flops else {}),
+    )
+    if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
+        save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits, outcome.test_labels)
+    if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
+        write_json(run_dir / PER_LABEL, {"labels": data.label_names,
+                                         **{f"test/{k}": v for k, v in outcome.per_label.items()}})
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
+    return metrics
+
+
+def shown_label(label: Any) -> str:
+    """A class id as it is; a multi-label vector as the indices of its positive labels."""
+    if isinstance(label, list):
+        return f"positives {[j for j, v in enumerate(label) if v]} of {len(label)}"
+    return str(label)
+
+
+def record_result(cfg: DictConfig, run_dir: Path, data: TaskData, logger: RunLogger,
+                  test: dict[str, float], dev: dict[str, float], **run: Any) -> dict[str, Any]:
+    """A completed run's metrics.json (a language model's, or a classical baseline's), also
+    sent to the logger: ``run`` holds best_step, steps, world_size, parameters, train_seconds."""
     metrics = {
-        **{f"test/{k}": v for k, v in outcome.test.items()},
-        **{f"dev/{k}": v for k, v in outcome.dev.items()},
-        "best_step": outcome.best_step,
-        "steps": outcome.steps,
-        "world_size": trainer.args.world_size,
-        "trainable_params": trainable,
-        **ranks,
-        "total_params": total,
-        "train_seconds": round(run_state.train_seconds, 2),
-        "n_train": len(datasets["train"]),
-        "n_dev": len(datasets["dev"]),
-        "n_test": len(datasets["test"]),
+        **{f"test/{k}": v for k, v in test.items()},
+        **{f"dev/{k}": v for k, v in dev.items()},
+        **run,
+        "n_train": len(data.train),
+        "n_dev": len(data.dev),
+        "n_test": len(data.test),
         "sequence_length": max(len(s) for s in data.train.sequences),  # bp; predict's window
         "num_labels": data.num_labels,
         **identity(cfg),
@@ -127,7 +171,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "status": "completed",
     }
     write_json(run_dir / METRICS, metrics)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
     logger.finish(metrics)
     return metrics
 
@@ -184,6 +227,8 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         "task": cfg.task.name,
         "tokenizer": cfg.tokenizer.name,
         "seed": cfg.seed,
+        "legacy": cfg.legacy,
+        "train_split": cfg.task.train_split,  # as asked (auto); a completed run: as used
         "git_commit": git_commit(),
     }
 
@@ -194,16 +239,28 @@ def run_name(cfg: DictConfig) -> str:
 
 def main_or_exit(cfg: DictConfig) -> float | None:
     """The entrypoint's body: a user error is one line on stderr and exit code 2; any failure
-    is recorded in the run directory's metrics.json as ``status: failed``."""
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    is recorded in the run directory's metrics.json as ``status: failed``. In a sweep, a
+    combination the paper does not run is recorded as ``status: skipped`` (exit 0), and a failed
+    job is raised to Hydra, which runs the sweep's other jobs and then reports it."""
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
+    sweeping = hydra.mode == RunMode.MULTIRUN
     try:
         metrics = run(cfg, run_dir)
+    except NotRun as err:
+        if not sweeping:
+            _exit_with(cfg, run_dir, err)
+        _record_outcome(cfg, run_dir, "skipped", str(err))
+        print(f"skipped: {err}", file=sys.stderr)
+        return None
     except LingoError as err:
-        _record_failure(cfg, run_dir, str(err))
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        if sweeping:
+            _record_outcome(cfg, run_dir, "failed", str(err))
+            raise
+        _exit_with(cfg, run_dir, err)
     except Exception as err:
-        _record_failure(cfg, run_dir, "".join(traceback.format_exception_only(err)).strip())
+        _record_outcome(cfg, run_dir, "failed",
+                        "".join(traceback.format_exception_only(err)).strip())
         raise
     if not metrics:  # a DDP rank other than 0
         return None
@@ -212,7 +269,13 @@ def main_or_exit(cfg: DictConfig) -> float | None:
     return metrics.get(f"dev/{cfg.task.selection_metric}")
 
 
-def _record_failure(cfg: DictConfig, run_dir: Path, error: str) -> None:
+def _exit_with(cfg: DictConfig, run_dir: Path, err: LingoError) -> NoReturn:
+    _record_outcome(cfg, run_dir, "failed", str(err))
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _record_outcome(cfg: DictConfig, run_dir: Path, status: str, error: str) -> None:
     """Never over a completed result: a refused re-run must not cost the earlier one."""
     if not is_main_process():
         return
@@ -220,6 +283,6 @@ def _record_failure(cfg: DictConfig, run_dir: Path, error: str) -> None:
     if done and done.get("status") == "completed":
         return
     try:
-        write_json(run_dir / METRICS, {**identity(cfg), "status": "failed", "error": error})
+        write_json(run_dir / METRICS, {**identity(cfg), "status": status, "error": error})
     except Exception:  # reporting must never hide the original error
-        log.exception("could not record the failure in %s", run_dir)
+        log.exception("could not record the outcome in %s", run_dir)

@@ -8,7 +8,9 @@ Lowercase is upper-cased; anything but A, C, G, T, N, an empty record, or a file
 FASTA nor CSV/TSV ends the call with one line and exit code 2, and no output file.
 
 Output: ``id``; per run ``<task>/p<label>`` (softmax probabilities) and ``<task>/pred`` (their
-argmax, the training rule); ``n_windows`` when a sequence was windowed. Two runs on one task are
+argmax, the training rule); for a multi-label run (``histone_human``) one sigmoid probability
+per label and ``pred`` the labels at p >= 0.5 (indices, ``;``-separated); ``n_windows`` when a
+sequence was windowed. Two runs on one task are
 told apart by their run directory's name (``<task>:<dir>``).
 
 Runs that share a base model (same model config, seed for random weights, vocabulary, PEFT type
@@ -34,11 +36,11 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from scipy.special import softmax
+from scipy.special import expit, softmax
 
 from lingo.data.gue import check_bases
 from lingo.errors import DataError, LingoError
-from lingo.results import CONFIG, METRICS, read_metrics, write_atomic
+from lingo.results import CONFIG, METRICS, PER_LABEL, read_metrics, write_atomic
 
 log = logging.getLogger("lingo.predict")
 
@@ -216,6 +218,11 @@ class Run:
         return int(self.metrics.get("num_labels") or self.cfg.task.num_labels)
 
     @property
+    def multi_label(self) -> bool:
+        """One sigmoid per label (DeepSEA's histone marks): the run wrote per-label vectors."""
+        return (self.path / PER_LABEL).is_file()
+
+    @property
     def sequence_length(self) -> int | None:
         value = self.metrics.get("sequence_length")
         return int(value) if value else None
@@ -339,7 +346,7 @@ def load_group(group: list[Run], device: torch.device, merge: bool, index: int):
         return net.to(device).eval(), [None]
     tok = first.tokenizer
     base = build_model(first.cfg.model, first.num_labels, tok.vocab_size, tok.pad_token_id,
-                       first.cfg.seed)
+                       first.cfg.seed, multi_label=first.multi_label)
     names = [f"run{i}" for i in range(len(group))]
     net = PeftModel.from_pretrained(base, str(first.path / "model"), adapter_name=names[0])
     for run, name in zip(group[1:], names[1:], strict=True):
@@ -407,7 +414,16 @@ def score_run(
                       attention_mask=batch["attention_mask"].to(device))
             logits[rows] = out.logits.float().cpu().numpy()
             progress.update(1)
-    return softmax(logits, axis=1), np.asarray(owner)  # the training metrics' rule
+    probs = expit(logits) if run.multi_label else softmax(logits, axis=1)  # as in training
+    return probs, np.asarray(owner)
+
+
+def predicted(probs: np.ndarray, multi_label: bool) -> list:
+    """The training metrics' rule: the argmax class; multi-label, the labels at p >= 0.5
+    (their indices, ``;``-separated)."""
+    if not multi_label:
+        return probs.argmax(axis=1).tolist()
+    return [";".join(str(j) for j in np.flatnonzero(row >= 0.5)) for row in probs]
 
 
 def aggregate(probs: np.ndarray, owner: np.ndarray, n: int, how: str) -> np.ndarray:
@@ -469,7 +485,7 @@ def predict(
                 agg = aggregate(probs, owner, len(records), how)
                 for label in range(run.num_labels):
                     columns[f"{run.column}/p{label}"] = agg[:, label].tolist()
-                columns[f"{run.column}/pred"] = agg.argmax(axis=1).tolist()
+                columns[f"{run.column}/pred"] = predicted(agg, run.multi_label)
                 counts[run.column] = np.bincount(owner, minlength=len(records))
                 windowed = int((counts[run.column] > 1).sum())
                 log.info("%s: %d windows for %d sequences (%d windowed, %s-aggregated)",

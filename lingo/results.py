@@ -12,9 +12,11 @@ METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 CONFIG = "config.yaml"
 PREVIEW = "inputs_preview.txt"
+PER_LABEL = "per_label.json"  # multi-label: test/auc_per_label, test/auprc_per_label, labels
 RANK_HISTORY = "rank_history.jsonl"  # AdaLoRA/ARS: one line per allocation event
 RANK_PLOT = "rank_pattern.png"
 RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
+TEST_PREDICTIONS = "test_predictions.npz"  # the selected model's test logits and labels
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -49,6 +51,22 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     write_atomic(path, "".join(json.dumps(_clean(row), sort_keys=True) + "\n" for row in rows))
+
+
+def save_predictions(path: Path, logits: Any, labels: Any) -> None:
+    """``logits`` (n x classes; the metrics' softmax gives the probabilities) and ``labels`` of
+    the test rows in file order, atomically (bootstrap intervals are computed from them)."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any] | None:

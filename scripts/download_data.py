@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Download the GUE benchmark (DNABERT-2, Zhou et al. 2023) and unpack it for Lingo.
+"""Download the GUE benchmark (DNABERT-2, Zhou et al. 2023) and unpack it for Lingo; with
+``--what deepsea``, the DeepSEA training bundle (Zhou & Troyanskaya 2015) for the Histone
+(Human) task.
 
 The result is ``<data_dir>/GUE/<family>/<task>/{train,dev,test}.csv`` (CSV header
 ``sequence,label``), e.g. ``data/GUE/prom/prom_300_tata/train.csv`` and
@@ -23,6 +25,12 @@ Sources are tried in the order of the ``SOURCES`` constant below (edit it, or pa
    Google changes this flow from time to time.  If it fails, open
    https://drive.google.com/file/d/1GRtbzTe3UXYF1oW27ASNhYX3SZ16D7N2 in a browser,
    download ``GUE.zip`` and run the script with ``--archive PATH``.
+
+``--what deepsea`` fetches ``deepsea_train_bundle.v0.9.tar.gz`` from the DeepSEA site
+(``DEEPSEA_SOURCES``) and unpacks ``train.mat``, ``valid.mat`` and ``test.mat`` into
+``<data_dir>/DeepSEA/`` (about 3.5 GB packed), beside a copy of ``predictor_names.txt``
+(the 919 label names, shipped in ``lingo/data/``); the .mat files are checked to be HDF5
+(train.mat, MATLAB v7.3) and MATLAB v5 files before anything is moved into place.
 
 Neither URL could be checked when this script was written; a source that answers with
 an HTTP error or with something that is not a zip file is skipped and the next is tried.
@@ -48,6 +56,7 @@ import os
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import urllib.error
 import urllib.parse
@@ -98,6 +107,17 @@ class DatasetSpec:
     sources: list[tuple[str, str]]
     required: tuple[str, ...]  # CSVs (relative to the dataset root) that must exist
     manual_hint: str  # where a user can download the archive by hand
+    kind: str = "zip"  # zip | tar (a .tar.gz)
+    extra: tuple[tuple[str, str], ...] = ()  # (URL, name) fetched into the result if absent
+
+
+DEEPSEA_PAGE = "http://deepsea.princeton.edu/help/"
+DEEPSEA_SOURCES: list[tuple[str, str]] = [
+    ("deepsea", "http://deepsea.princeton.edu/media/code/deepsea_train_bundle.v0.9.tar.gz"),
+]
+# DeepSEA's 919 label names, fetched beside the .mat files (the bundle does not hold them)
+PREDICTOR_NAMES_URL = (
+    "https://raw.githubusercontent.com/kipoi/models/master/DeepSEA/predictor_names.txt")
 
 
 # One entry per downloadable dataset; ``--what`` choices come from these keys.
@@ -112,6 +132,15 @@ DATASETS: dict[str, DatasetSpec] = {
             "prom/prom_300_tata/test.csv",
         ),
         manual_hint=f"GUE.zip from {GUE_DRIVE_PAGE}",
+    ),
+    "deepsea": DatasetSpec(
+        dirname="DeepSEA",
+        archive_name="deepsea_train_bundle.v0.9.tar.gz",
+        sources=DEEPSEA_SOURCES,
+        required=("train.mat", "valid.mat", "test.mat"),
+        manual_hint=f"deepsea_train_bundle.v0.9.tar.gz from {DEEPSEA_PAGE}",
+        kind="tar",
+        extra=((PREDICTOR_NAMES_URL, "predictor_names.txt"),),
     ),
 }
 
@@ -149,6 +178,43 @@ def _extract(zip_path: Path, dest: Path) -> None:
                     shutil.copyfileobj(src, out, CHUNK)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise DownloadError(f"{zip_path} is not a valid zip archive ({exc})") from exc
+
+
+def _extract_tar(tar_path: Path, dest: Path) -> None:
+    """Extract a (gzipped) tar into ``dest``, member by member, with the same path checks."""
+    try:
+        with tarfile.open(tar_path, "r:*") as tf:
+            for member in tf:
+                parts = _member_parts(member.name)
+                if parts is None or not (member.isfile() or member.isdir()):
+                    continue  # links, devices: never needed, never followed
+                target = dest.joinpath(*parts)
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tf.extractfile(member)
+                assert src is not None
+                with src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DownloadError(f"{tar_path} is not a valid tar archive ({exc})") from exc
+
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_mat(path: Path, rel: str) -> None:
+    """A DeepSEA .mat file: MATLAB v5 (header text) or v7.3 (HDF5, signature at 0 or after
+    MATLAB's 512-byte user block)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024 + 8)
+    hdf5 = any(head[o:o + 8] == HDF5_MAGIC for o in (0, 512, 1024))
+    if not (hdf5 or head.startswith(b"MATLAB 5.0 MAT-file")):
+        raise DownloadError(
+            f"{rel} in the archive is neither a MATLAB v5 nor an HDF5 (v7.3) file; this does "
+            "not look like the DeepSEA bundle. No data was written."
+        )
 
 
 def _find_root(tmp: Path, required: str, max_depth: int = 3) -> Path | None:
@@ -195,7 +261,7 @@ def unpack_archive(zip_path: Path, data_dir: Path, *, what: str = "gue") -> Path
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.dirname}.unpack.", dir=data_dir))
     old: Path | None = None
     try:
-        _extract(zip_path, tmp)
+        (_extract_tar if spec.kind == "tar" else _extract)(zip_path, tmp)
         root = _find_root(tmp, spec.required[0])
         if root is None:
             raise DownloadError(
@@ -209,7 +275,14 @@ def unpack_archive(zip_path: Path, data_dir: Path, *, what: str = "gue") -> Path
                     f"archive {zip_path} does not look like the {spec.dirname} benchmark: "
                     f"{rel} is missing. No data was written."
                 )
-            _check_header(root / rel, rel)
+            (_check_mat if rel.endswith(".mat") else _check_header)(root / rel, rel)
+        if spec.kind == "tar" and target.is_dir():  # keep what else is there (the sample CSV)
+            for old_file in target.iterdir():
+                if old_file.is_file() and not (root / old_file.name).exists():
+                    shutil.copyfile(old_file, root / old_file.name)
+        for url, name in spec.extra:
+            if not (root / name).exists():
+                _fetch_extra(url, root / name)
         if target.exists() or target.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{spec.dirname}.old.", dir=data_dir))
             os.replace(target, old / spec.dirname)
@@ -334,7 +407,9 @@ def _stream(resp: BinaryIO, out: BinaryIO, total: int | None, quiet: bool) -> in
     return done
 
 
-def download(url: str, dest: Path, *, timeout: float = TIMEOUT_S, quiet: bool = False) -> Path:
+def download(
+    url: str, dest: Path, *, timeout: float = TIMEOUT_S, quiet: bool = False, kind: str = "zip"
+) -> Path:
     """Download ``url`` to ``dest`` atomically (temp file in ``dest.parent``, then rename).
 
     Nothing is created before the server has answered.  Raises urllib errors on network
@@ -354,7 +429,11 @@ def download(url: str, dest: Path, *, timeout: float = TIMEOUT_S, quiet: bool = 
                 os.fsync(out.fileno())
             if total is not None and done != total:
                 raise SourceError(f"download incomplete: got {done} of {total} bytes")
-            if not zipfile.is_zipfile(tmp):
+            if kind == "file":
+                pass
+            elif kind == "tar" and not tarfile.is_tarfile(tmp):
+                raise SourceError("downloaded file is not a tar archive")
+            if kind == "zip" and not zipfile.is_zipfile(tmp):
                 raise SourceError("downloaded file is not a zip archive")
             os.replace(tmp, dest)
         except BaseException:
@@ -364,6 +443,15 @@ def download(url: str, dest: Path, *, timeout: float = TIMEOUT_S, quiet: bool = 
 
 
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
+
+
+def _fetch_extra(url: str, dest: Path) -> None:
+    """A small file the archive lacks; without network, say where to put it by hand."""
+    try:
+        download(url, dest, quiet=True, kind="file")
+    except (*_NETWORK_ERRORS, SourceError) as exc:
+        print(f"warning: could not fetch {url} ({exc}); put that file at {dest.name} in the "
+              "unpacked folder before training", file=sys.stderr)
 
 
 def _offline_message(spec: DatasetSpec, hosts: list[str], reason: str) -> str:
@@ -389,7 +477,7 @@ def fetch(
         if not quiet:
             print(f"Downloading {spec.dirname} from {name}: {url}", file=sys.stderr)
         try:
-            return download(url, dest, timeout=timeout, quiet=quiet)
+            return download(url, dest, timeout=timeout, quiet=quiet, kind=spec.kind)
         except urllib.error.HTTPError as exc:
             failed.append(f"{name} ({host}): HTTP {exc.code} {exc.reason}")
         except SourceError as exc:
@@ -417,7 +505,8 @@ def fetch(
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Download and unpack the GUE benchmark into <data_dir>/GUE.",
+        description="Download and unpack the GUE benchmark into <data_dir>/GUE (--what "
+        "deepsea: the DeepSEA bundle into <data_dir>/DeepSEA).",
         epilog="Offline? Download the zip elsewhere and use --archive, or copy the "
         "unpacked folder and set LINGO_DATA_DIR.",
     )
@@ -460,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = DATASETS[args.what]
     data_dir: Path = args.data_dir or Path(os.environ.get("LINGO_DATA_DIR") or "data")
     target = data_dir / spec.dirname
-    if target.exists() and not args.force:
+    complete = all((target / rel).is_file() for rel in spec.required)
+    if target.exists() and not args.force and (spec.kind == "zip" or complete):
         if not args.quiet:
             print(f"{target} already exists; skipping (use --force to replace it).")
         return 0
@@ -496,9 +586,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; no partial data was left behind.", file=sys.stderr)
         return 130
-    n_tasks = sum(1 for _ in out.glob("*/*/train.csv"))
     if not args.quiet:
-        print(f"{spec.dirname} ready at {out} ({n_tasks} tasks).")
+        if spec.kind == "zip":
+            n_tasks = sum(1 for _ in out.glob("*/*/train.csv"))
+            print(f"{spec.dirname} ready at {out} ({n_tasks} tasks).")
+        else:
+            print(f"{spec.dirname} ready at {out} ({', '.join(spec.required)}).")
     return 0
 
 

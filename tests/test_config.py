@@ -8,8 +8,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from lingo.config import PAPER_MATRICES, LingoConfig, register_configs, validate
-from lingo.errors import LingoError
+from lingo.config import BASELINE_ARCHES, PAPER_MATRICES, LingoConfig, register_configs, validate
+from lingo.errors import LingoError, NotRun
 from lingo.pipeline import check_same_run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -47,7 +47,8 @@ def test_groups_hold_the_issue_options():
     assert {"fmft", "lora", "adalora"} <= set(METHODS)
     yeast = {"h3", "h3k4me1", "h3k4me2", "h3k4me3", "h3k9ac", "h3k14ac", "h3k36me3", "h3k79me3",
              "h4", "h4ac"}
-    assert yeast | {"prom_all", "prom_notata", "prom_tata", "gue_folder", "demo"} == set(TASKS)
+    assert yeast | {"prom_all", "prom_notata", "prom_tata", "gue_folder", "demo",
+                    "histone_human"} == set(TASKS)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -59,6 +60,14 @@ def test_every_combination_composes(compose_cfg, model):
                 overrides.append("task.path=/some/folder")
             cfg = compose_cfg(overrides)
             path = run_dir(cfg)
+            if (cfg.model.arch in BASELINE_ARCHES) != (method == "none"):
+                with pytest.raises(NotRun, match="method"):  # a baseline needs method=none
+                    validate(cfg)
+                continue
+            if method == "lingo" and not cfg.model.natural_language:
+                with pytest.raises(NotRun, match="method=ars"):  # as in the paper: skipped
+                    validate(cfg)
+                continue
             validate(cfg)
             with open_dict(cfg):
                 cfg.pop("hydra")
@@ -66,7 +75,7 @@ def test_every_combination_composes(compose_cfg, model):
             assert typed.model.name == model and typed.method.name == method
             assert typed.task.name == task
             assert set(typed.method.targets) <= set(PAPER_MATRICES)
-            assert typed.task.selection_metric in ("auc", "mcc")
+            assert typed.task.selection_metric in ("auc", "mcc", "cross_entropy")
             assert path.startswith(f"outputs/runs/{task}/{model}-{method}-")
 
 

@@ -36,3 +36,62 @@ def test_table1_dry_run_on_the_tiny_model(run_env, tmp_path):
     assert all(m["status"] == "completed" for m in metrics)
     onehot_preview = (found[1].parent / "inputs_preview.txt").read_text()
     assert "Sequence: " in onehot_preview and "\nAnnotation:" in onehot_preview
+
+
+@pytest.mark.parametrize("name, tasks, runs", [("table_s2", 10, 600), ("table_s3", 3, 180)])
+def test_tables_s2_s3_sweep_every_model_method_and_seed(name, tasks, runs):
+    sweep = yaml.safe_load((REPO / "conf" / "sweep" / f"{name}.yaml").read_text())
+    params = {k: v.split(",") for k, v in sweep["hydra"]["sweeper"]["params"].items()}
+    assert params["model"] == ["dnabert2", "nt500m", "opt125m", "opt350m"]
+    assert params["method"] == ["fmft", "lora", "adalora", "ars", "lingo"]
+    assert len(params["task"]) == tasks and params["seed"] == ["1", "2", "3"]
+    assert len(params["model"]) * len(params["method"]) * tasks * 3 == runs
+    assert sweep["logger"]["group"] == name
+
+
+def multirun(run_env: dict, root, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "train.py", "-m", "trainer.max_steps=4", "trainer.eval_steps=2",
+           "method.delta_t=1", "trainer.progress_bar=false", f"output_root={root}", *overrides]
+    return subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True,
+                          timeout=1500)
+
+
+@pytest.mark.slow
+def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
+    """The issue's acceptance run, on tiny models: every method on two tasks, each job its own
+    offline W&B run in the sweep's group; the two classical baselines; a last sweep holds a
+    broken job (a bad learning rate), which fails alone, and a combination the paper does not
+    run, which is skipped."""
+    done = multirun(run_env, tmp_path, "model=tiny_opt", "method=fmft,lora,adalora,ars,lingo",
+                    "task=prom_tata,h3", "seed=1", "logger.group=dry_run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    baselines = multirun(run_env, tmp_path, "model=kmer_lr,cnn", "method=none",
+                         "task=prom_tata,h3", "seed=1", "trainer.epochs=1", "logger=none")
+    assert baselines.returncode == 0, baselines.stderr[-3000:]
+    broken = multirun(run_env, tmp_path, "model=tiny_opt,tiny_bert", "method=lingo",
+                      "task=prom_tata", "seed=2", "trainer.lr=-1,3e-4", "logger=none")
+    assert broken.returncode != 0  # the sweep reports its failed job ...
+    metrics = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*/*/*/metrics.json")]
+    status = sorted((m["model"], m["method"], m["task"], m["seed"], m["status"]) for m in metrics)
+    assert status.count(("tiny_bert", "lingo", "prom_tata", 2, "skipped")) == 2
+    assert status.count(("tiny_opt", "lingo", "prom_tata", 2, "failed")) == 1
+    assert status.count(("tiny_opt", "lingo", "prom_tata", 2, "completed")) == 1  # ... after
+    assert sum(s[-1] == "completed" for s in status) == 15  # running the others
+    failed = next(m for m in metrics if m["status"] == "failed")
+    assert "trainer.lr=-1" in failed["error"]
+    wandb_runs = list(tmp_path.glob("runs/*/*/seed1-*/wandb/offline-run-*/run-*.wandb"))
+    assert len(wandb_runs) == 10  # one offline W&B run per job of the first sweep
+
+    tables = subprocess.run([sys.executable, "-m", "lingo.report", "--results",
+                             str(tmp_path / "runs"), "--out", str(tmp_path / "report")],
+                            cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+    assert tables.returncode == 0, tables.stderr[-3000:]
+    s3 = (tmp_path / "report" / "tables" / "table_s3.md").read_text()
+    assert "| tiny_opt | Lingo |" in s3 and "[2] †1" in s3  # two seeds, one failed job
+    assert "| tiny_bert | Lingo | — | — | — | — | n/a |" in s3 and "trainer.lr=-1" in s3
+    s2 = (tmp_path / "report" / "tables" / "table_s2.md").read_text()
+    assert "reduced setup" in s2 and "| tiny_opt | FMFT |" in s2  # h3: dev/test only here
+    for table in (s2, s3):  # the classical baselines: rows of their own, no paper value
+        assert "| Baseline: 6-mer LR | — |" in table and "| Baseline: CNN | — |" in table
+    assert (tmp_path / "report" / "figures" / "fig3_method_pareto.png").is_file()
+    assert list((tmp_path / "report" / "wandb").glob("offline-run-*/run-*.wandb"))

@@ -49,6 +49,12 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
         assert metrics["trainable_params"] < metrics["total_params"] / 10
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     assert [row["step"] for row in history] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    # FLOPs (lingo/flops.py): per optimizer step, cumulative in the history, OPT-125M-adjusted
+    assert metrics["train_flops"] == metrics["flops_per_step"] * metrics["steps"] > 0
+    assert [row["train_flops"] for row in history] == [
+        row["step"] * metrics["flops_per_step"] for row in history]
+    assert history[-1]["flops_adjusted_steps"] == pytest.approx(
+        30 * metrics["flops_per_step"] / metrics["reference_flops_per_step"])
     best = max(history, key=lambda row: row["dev/auc"])
     assert metrics["best_step"] == best["step"]  # selected on dev
     assert metrics["dev/auc"] == pytest.approx(best["dev/auc"], abs=1e-6)

@@ -1,7 +1,8 @@
-"""The in-memory form of a task: validated DNA strings and integer labels per split."""
+"""The in-memory form of a task: validated DNA strings and labels per split (integer classes,
+or, for a multi-label task such as DeepSEA's histone marks, one float 0/1 column per label)."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,7 +11,7 @@ import numpy as np
 class Split:
     name: str  # train | dev | test
     sequences: list[str]  # upper-case, ACGTN only
-    labels: np.ndarray  # int64, shape (n,)
+    labels: np.ndarray  # int64, shape (n,); multi-label: float32, shape (n, num_labels)
     source: str  # where it came from (file path, or a description)
 
     def __len__(self) -> int:
@@ -41,3 +42,8 @@ class TaskData:
     test: Split  # evaluated once, on the selected checkpoint
     num_labels: int
     train_split: str  # "train", or "dev" for the reduced setup (train on part of dev)
+    label_names: list[str] | None = field(default=None)  # multi-label: one name per column
+
+    @property
+    def multi_label(self) -> bool:
+        return self.train.labels.ndim == 2

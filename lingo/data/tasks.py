@@ -1,12 +1,14 @@
 """From a task config to validated train/dev/test splits."""
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from lingo.config import TaskConfig
+from lingo.data.deepsea import load_deepsea
 from lingo.data.gue import read_split
 from lingo.data.splits import Split, TaskData
 from lingo.data.synthetic import make_demo_splits
@@ -16,6 +18,27 @@ log = logging.getLogger(__name__)
 
 
 def load_task(task: TaskConfig, seed: int) -> TaskData:
+    data = _load_task(task, seed)
+    if task.dev_subset is None or task.dev_subset >= len(data.dev):
+        return data
+    return replace(data, dev=dev_subset(data.dev, task.dev_subset))
+
+
+def dev_subset(dev: Split, n: int) -> Split:
+    """A fixed subset of ``n`` dev rows (``task.dev_subset``): stratified by label where every
+    class allows it, drawn with seed 0, so every run seed and model selects on the same rows."""
+    if n < 2:
+        raise LingoError(f"task.dev_subset={n}: use at least 2 rows, or null (all of dev)")
+    index = np.arange(len(dev))
+    stratify = dev.labels if dev.labels.ndim == 1 else None
+    try:
+        kept, _ = train_test_split(index, train_size=n, random_state=0, stratify=stratify)
+    except ValueError:  # a class too rare to stratify: a plain seeded draw
+        kept = np.random.default_rng(0).choice(index, size=n, replace=False)
+    return dev.subset(np.sort(kept), "dev")
+
+
+def _load_task(task: TaskConfig, seed: int) -> TaskData:
     if task.source == "synthetic":
         if not task.synthetic:
             raise LingoError(
@@ -23,10 +46,12 @@ def load_task(task: TaskConfig, seed: int) -> TaskData:
             )
         train, dev, test = make_demo_splits(seed, **task.synthetic)
         return TaskData(train, dev, test, task.num_labels, "train")
-    if task.source != "gue":
-        raise LingoError(f"task.source={task.source!r} is unknown; use gue or synthetic")
+    if task.source not in ("gue", "deepsea"):
+        raise LingoError(f"task.source={task.source!r} is unknown; use gue, deepsea or synthetic")
     if not task.path:
         raise LingoError(f"task {task.name} has no path; set task.path=<folder with dev.csv>")
+    if task.source == "deepsea":
+        return load_deepsea(task, seed)
     folder = Path(task.path)
     train_split = _resolve_train_split(task, folder)
     dev = read_split(folder / "dev.csv", "dev", task.num_labels)

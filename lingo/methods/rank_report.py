@@ -38,7 +38,8 @@ def rank_summary(
         at_budget += kept * (n_in + n_out + 1)
         module = matrix_name(name)
         paper = next((t for t in targets if matches(arch, t, module)), module)
-        grid[(int(_LAYER.search(module).group(1)), paper)] = kept
+        key = (int(_LAYER.search(module).group(1)), paper)
+        grid[key] = grid.get(key, 0) + kept  # Llama's Wf1 is two modules: gate_proj, up_proj
     head = sum(
         p.numel() for n, p in net.named_parameters() if p.requires_grad and "lora_" not in n
     )

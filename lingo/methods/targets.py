@@ -4,6 +4,13 @@ A suffix match is not enough: on BERT/ESM ``output.dense`` is both the attention
 ``attention.output.dense``) and the layer's second feed-forward matrix (Wf2, ``output.dense``
 directly under the layer). Patterns are anchored at the layer, so each name hits one matrix.
 DNABERT-2 fuses Wq, Wk and Wv into one ``Wqkv`` matrix: any of the three selects it.
+
+Llama (SmolLM2; also Mistral and Qwen2, same names): Wq Wk Wv Wo are ``q_proj k_proj v_proj
+o_proj``; its gated MLP computes down(silu(gate(x)) * up(x)), so Wf1, the matrix into the
+feed-forward width, is both ``gate_proj`` and ``up_proj``, and Wf2 is ``down_proj``.
+GPT-2 fuses Wq, Wk and Wv into ``attn.c_attn`` (like DNABERT-2: any of the three selects it);
+Wo is ``attn.c_proj``, Wf1 ``mlp.c_fc``, Wf2 ``mlp.c_proj`` (transformers' ``Conv1D`` modules,
+which PEFT adapts with ``fan_in_fan_out``).
 """
 
 import re
@@ -16,6 +23,8 @@ LAYER = {
     "bert": r"encoder\.layer\.\d+\.",
     "esm": r"encoder\.layer\.\d+\.",
     "dnabert2": r"encoder\.layer\.\d+\.",
+    "llama": r"layers\.\d+\.",
+    "gpt2": r"h\.\d+\.",
 }
 _BERT = {
     "Wq": r"attention\.self\.query",
@@ -43,6 +52,22 @@ MATRICES = {
         "Wo": r"attention\.output\.dense",
         "Wf1": r"mlp\.gated_layers",
         "Wf2": r"mlp\.wo",
+    },
+    "llama": {
+        "Wq": r"self_attn\.q_proj",
+        "Wk": r"self_attn\.k_proj",
+        "Wv": r"self_attn\.v_proj",
+        "Wo": r"self_attn\.o_proj",
+        "Wf1": r"mlp\.(?:gate_proj|up_proj)",
+        "Wf2": r"mlp\.down_proj",
+    },
+    "gpt2": {
+        "Wq": r"attn\.c_attn",
+        "Wk": r"attn\.c_attn",
+        "Wv": r"attn\.c_attn",
+        "Wo": r"attn\.c_proj",
+        "Wf1": r"mlp\.c_fc",
+        "Wf2": r"mlp\.c_proj",
     },
 }
 

@@ -1,8 +1,9 @@
 """Build a sequence classifier: the real ``from_pretrained`` path, or the architecture's shape
 with random weights (tiny stand-ins, ``model.init=random``).
 
-Heads: OPT scores the last non-pad token (for Lingo, the suffix's final ``:``); BERT and ESM
-pool their CLS token.
+Heads: OPT, Llama and GPT-2 score the last non-pad token (for Lingo, the suffix's final ``:``);
+BERT and ESM pool their CLS token. A GGUF checkpoint (``model.gguf_file``, lingo/models/gguf.py)
+loads through the same ``from_pretrained``.
 """
 
 import torch
@@ -10,13 +11,23 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrai
 
 from lingo.config import ModelConfig
 from lingo.errors import LingoError, hub_unreachable
+from lingo.models.gguf import gguf_location
+
+# model_type of a loaded config -> the arch whose module names it uses (model.arch=auto)
+ARCH_OF_MODEL_TYPE = {"opt": "opt", "llama": "llama", "mistral": "llama", "qwen2": "llama",
+                      "gpt2": "gpt2"}
 
 
 def build_model(
-    model: ModelConfig, num_labels: int, vocab_size: int, pad_token_id: int, seed: int
+    model: ModelConfig, num_labels: int, vocab_size: int, pad_token_id: int, seed: int,
+    multi_label: bool = False,
 ) -> PreTrainedModel:
+    """``multi_label``: one sigmoid per label, trained with binary cross-entropy (HF's
+    ``problem_type="multi_label_classification"``); float 0/1 label vectors."""
     torch.manual_seed(seed)  # the head (and random backbones) start the same for a given seed
     common = dict(num_labels=num_labels, pad_token_id=pad_token_id)
+    if multi_label:
+        common["problem_type"] = "multi_label_classification"
     if model.init == "random":
         net = AutoModelForSequenceClassification.from_config(
             random_config(model, vocab_size, **common)
@@ -31,6 +42,12 @@ def build_model(
 
 
 def random_config(model: ModelConfig, vocab_size: int, **overrides: object) -> AutoConfig:
+    if not model.shape and (model.gguf_file or (model.name_or_path and model.arch == "auto")):
+        config = _load_config(model)  # the checkpoint's own architecture, weights not loaded
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        config.vocab_size = max(config.vocab_size, vocab_size)
+        return config
     if not model.shape:
         raise LingoError(
             f"model={model.name} has no offline shape for random initialisation (its "
@@ -41,13 +58,67 @@ def random_config(model: ModelConfig, vocab_size: int, **overrides: object) -> A
     return AutoConfig.for_model(shape.pop("model_type"), **shape)
 
 
-def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:
+def _source(model: ModelConfig) -> tuple[str, dict]:
+    """Where from_pretrained reads the model: (folder or hub name, extra keyword arguments)."""
+    gguf = gguf_location(model)
+    if gguf is not None:
+        return gguf[0], {"gguf_file": gguf[1]}
+    if not model.name_or_path:
+        raise LingoError(f"model={model.name} needs model.name_or_path=<hub name or local "
+                         "folder> (or model.init=random with a shape)")
+    return model.name_or_path, {}
+
+
+def _load_config(model: ModelConfig) -> AutoConfig:
+    where, extra = _source(model)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            model.name_or_path, trust_remote_code=model.trust_remote_code, **common
+        return AutoConfig.from_pretrained(where, trust_remote_code=model.trust_remote_code,
+                                          **extra)
+    except (OSError, ValueError) as err:
+        raise hub_unreachable(where, "model", err) from err
+
+
+def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:
+    where, extra = _source(model)
+    try:
+        net = AutoModelForSequenceClassification.from_pretrained(
+            where, trust_remote_code=model.trust_remote_code, **extra, **common
         )
     except (OSError, ValueError) as err:
-        raise hub_unreachable(model.name_or_path, "model", err) from err
+        raise hub_unreachable(where, "model", err) from err
+    return _dequantized(net, where) if extra.get("gguf_file") else net
+
+
+def _dequantized(net: PreTrainedModel, where: str) -> PreTrainedModel:
+    """transformers marks a model read from a GGUF file as quantized, and its Trainer then
+    refuses to train it; without the optional ``kernels`` package every weight was de-quantised
+    to float on load. Check that, then drop the mark (the saved config carries no quantization)."""
+    packed = [n for n, p in net.named_parameters() if not p.dtype.is_floating_point]
+    if packed:
+        raise LingoError(f"{where}: weights kept in GGUF blocks ({packed[0]}, ...): Lingo trains "
+                         "float weights; uninstall the `kernels` package so they are de-quantised")
+    quantizer = getattr(net, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(net)  # hf_quantizer, config, is_quantized
+    for module in net.modules():
+        if isinstance(module, PreTrainedModel) and getattr(module.config, "_is_quantized", False):
+            module.config._is_quantized = False
+    return net
+
+
+def resolve_arch(arch: str, config: AutoConfig) -> str:
+    """model.arch, or for ``auto`` (model=hf_causal) the arch of the loaded config's model_type;
+    a model_type without a mapping of the paper's matrices is refused."""
+    if arch != "auto":
+        return arch
+    kind = getattr(config, "model_type", None)
+    if kind not in ARCH_OF_MODEL_TYPE:
+        raise LingoError(
+            f"model.arch=auto: model_type={kind!r} has no mapping of the paper's matrices "
+            f"(Wq Wk Wv Wo Wf1 Wf2); supported: {', '.join(sorted(ARCH_OF_MODEL_TYPE))}, or "
+            "set model.arch=<opt|bert|esm|llama|gpt2> when the module names match one of them"
+        )
+    return ARCH_OF_MODEL_TYPE[kind]
 
 
 def count_parameters(net: torch.nn.Module) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """From the tokenizer, model and prompt configs to a DNA tokenizer."""
 
-from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
+from lingo.config import ModelConfig, PromptConfig, TokenizerConfig, check_prompt_applies
 from lingo.errors import LingoError
 from lingo.tokenization.base import DNATokenizer
 from lingo.tokenization.kmer import CharTokenizer, KmerTokenizer, OneHotTokenizer
@@ -13,11 +13,7 @@ NAMES = ("native", "bbpe", "onehot", "kmer", "char")
 def build_tokenizer(
     tokenizer: TokenizerConfig, model: ModelConfig, prompt: PromptConfig
 ) -> DNATokenizer:
-    if (prompt.prefix or prompt.suffix) and not model.natural_language:
-        raise LingoError(
-            f"the Lingo prompt is natural language, and model={model.name} reads DNA only "
-            "(not applicable to DNA foundation models, as in the paper); use method=ars"
-        )
+    check_prompt_applies(model, prompt)
     name = tokenizer.name
     if name not in NAMES:
         raise LingoError(f"tokenizer={name!r} is unknown; use one of {', '.join(NAMES)}")
@@ -32,7 +28,7 @@ def build_tokenizer(
         protect_prompt=tokenizer.protect_prompt,
     )
     if name == "kmer":  # the only one that works without the model's files (the demo)
-        hf = load_text_tokenizer(model) if model.tokenizer else None
+        hf = load_text_tokenizer(model) if model.tokenizer or model.gguf_file else None
         return KmerTokenizer(tokenizer.k, tokenizer.stride, hf=hf, prompt=prompt, **common)
     hf = load_text_tokenizer(model)
     if name == "onehot":

@@ -5,6 +5,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from lingo.config import ModelConfig, PromptConfig
 from lingo.errors import LingoError, hub_unreachable
+from lingo.models.gguf import gguf_location
 from lingo.tokenization.base import DNATokenizer
 
 PROBE = "ACGTACGT"
@@ -12,6 +13,15 @@ BUILTIN = ("<pad>", "<cls>", "<unk>")  # specials when there is no text tokenize
 
 
 def load_text_tokenizer(model: ModelConfig) -> PreTrainedTokenizerBase:
+    gguf = None if model.tokenizer else gguf_location(model)
+    if gguf is not None:  # the tokenizer stored in the GGUF file (it adds no BOS/EOS)
+        try:
+            hf = AutoTokenizer.from_pretrained(gguf[0], gguf_file=gguf[1])
+        except (OSError, ValueError) as err:
+            raise hub_unreachable(f"{gguf[0]}/{gguf[1]}", "tokenizer", err) from err
+        if hf.pad_token_id is None:
+            hf.pad_token = hf.eos_token
+        return hf
     if not model.tokenizer:
         raise LingoError(
             f"model={model.name} uses the tokenizer files of the model it stands for, and none "

@@ -8,6 +8,7 @@ import torch
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from lingo.config import MethodConfig
+from lingo.flops import StepFlops
 from lingo.methods.adapters import adalora_schedule
 from lingo.results import HISTORY, RANK_HISTORY, write_atomic, write_jsonl
 from lingo.training.checkpoints import mark_complete, read_marker
@@ -98,23 +99,27 @@ class HistoryCallback(TrainerCallback):
     ``legacy=paper_code``): step, epoch, last train loss, metrics. Rebuilt from the Trainer's log
     history, which resumes with the checkpoint."""
 
-    def __init__(self, run_dir: Path, split: str = "dev") -> None:
+    def __init__(self, run_dir: Path, split: str = "dev", flops: StepFlops | None = None) -> None:
         self.path = run_dir / HISTORY
         self.split = split
+        self.flops = flops
 
     def on_evaluate(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            write_jsonl(self.path, history_rows(state.log_history, self.split))
+            write_jsonl(self.path, history_rows(state.log_history, self.split, self.flops))
 
 
-def history_rows(log_history: list[dict], split: str = "dev") -> list[dict]:
+def history_rows(log_history: list[dict], split: str = "dev",
+                 flops: StepFlops | None = None) -> list[dict]:
+    """``flops``: add the cumulative training FLOPs and FLOPs-adjusted steps at each row."""
     rows, last_loss = [], None
     for entry in log_history:
         if "loss" in entry:
             last_loss = entry["loss"]
         if "eval_loss" not in entry:
             continue
-        row = {"step": entry["step"], "epoch": entry.get("epoch"), "train_loss": last_loss}
+        row = {"step": entry["step"], "epoch": entry.get("epoch"), "train_loss": last_loss,
+               **(flops.row(entry["step"]) if flops else {})}
         row.update(
             {f"{split}/{k.removeprefix('eval_')}": v for k, v in entry.items()
              if k.startswith("eval_")}

@@ -1,5 +1,6 @@
 """Right padding with the tokenizer's real pad id and a true attention mask (extra columns such
-as ``dna_tokens`` are left out of the batch)."""
+as ``dna_tokens`` are left out of the batch). Labels: class ids (long), or float32 0/1
+vectors for a multi-label task."""
 
 from dataclasses import dataclass
 
@@ -20,4 +21,6 @@ class PadCollator:
             ids[row, :n] = torch.as_tensor(feature["input_ids"])
             mask[row, :n] = 1
         labels = torch.as_tensor([f["labels"] for f in features])
+        if labels.is_floating_point():  # multi-label 0/1 vectors: BCE wants the logits' dtype
+            labels = labels.float()
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}

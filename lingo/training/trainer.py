@@ -7,11 +7,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
-from transformers import EvalPrediction, PreTrainedModel, Trainer, TrainingArguments
+from transformers import (
+    EarlyStoppingCallback,
+    EvalPrediction,
+    PreTrainedModel,
+    Trainer,
+    TrainingArguments,
+)
 
 from lingo.config import TrainerConfig
 from lingo.errors import LingoError
-from lingo.metrics import classification_metrics
+from lingo.metrics import classification_metrics, greater_is_better, per_label_metrics
 from lingo.training.collator import PadCollator
 
 
@@ -44,18 +50,29 @@ def training_arguments(
         save_total_limit=max(trainer.save_total_limit, 2),
         load_best_model_at_end=True,
         metric_for_best_model=selection_metric,
-        greater_is_better=True,
+        greater_is_better=greater_is_better(selection_metric),  # cross_entropy: lower
         logging_steps=trainer.logging_steps,
         seed=seed,
         data_seed=seed,
         bf16=trainer.precision == "bf16",
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=trainer.num_workers,
+        # Length-grouped batches: less padding, but another sample order (so other results);
+        # measured by `make bench` (README "Performance"), off by default.
+        train_sampling_strategy="group_by_length" if trainer.group_by_length else "random",
         dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
         report_to=report_to,
         disable_tqdm=not trainer.progress_bar,
     )
+
+
+def early_stopping(trainer: TrainerConfig) -> list:
+    """The paper's DeepSEA protocol: stop after ``early_stopping_patience`` evaluations without
+    a gain in the selection metric (none when null)."""
+    if trainer.early_stopping_patience is None:
+        return []
+    return [EarlyStoppingCallback(early_stopping_patience=trainer.early_stopping_patience)]
 
 
 def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
@@ -70,6 +87,32 @@ class Outcome:
     test: dict[str, float]
     best_step: int | None
     steps: int
+    per_label: dict[str, list] | None = None  # multi-label: test AUC / AUPRC of each label
+    test_logits: np.ndarray | None = None  # the selected model's test logits (row order)
+    test_labels: np.ndarray | None = None
+
+
+def build_trainer(
+    net: PreTrainedModel,
+    args: TrainingArguments,
+    datasets: dict[str, Dataset],
+    collator: PadCollator,
+    callbacks: list,
+    selection_split: str = "dev",
+    trainer_class: type[Trainer] = Trainer,
+) -> Trainer:
+    """The Trainer of a run (also used by ``make bench``, which times this same path)."""
+    if selection_split not in ("dev", "test"):
+        raise LingoError(f"task.selection_split={selection_split!r}; use dev (or test: legacy)")
+    return trainer_class(
+        model=net,
+        args=args,
+        train_dataset=datasets["train"],
+        eval_dataset=datasets[selection_split],
+        data_collator=collator,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
 
 
 def train_and_evaluate(
@@ -83,26 +126,21 @@ def train_and_evaluate(
 ) -> tuple[Trainer, Outcome]:
     """Train with selection on dev, then evaluate the selected checkpoint on dev and, once, on
     test. (``selection_split="test"`` is the paper code's procedure, for ``legacy=paper_code``.)"""
-    if selection_split not in ("dev", "test"):
-        raise LingoError(f"task.selection_split={selection_split!r}; use dev (or test: legacy)")
-    trainer = Trainer(
-        model=net,
-        args=args,
-        train_dataset=datasets["train"],
-        eval_dataset=datasets[selection_split],
-        data_collator=collator,
-        compute_metrics=compute_metrics,
-        callbacks=callbacks,
-    )
+    trainer = build_trainer(net, args, datasets, collator, callbacks, selection_split)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     dev = trainer.evaluate(datasets["dev"], metric_key_prefix="dev")
-    test = trainer.predict(datasets["test"], metric_key_prefix="test").metrics
+    prediction = trainer.predict(datasets["test"], metric_key_prefix="test")
     best = trainer.state.best_model_checkpoint
+    labels = np.asarray(prediction.label_ids)
+    logits = prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
     return trainer, Outcome(
         dev=_strip(dev, "dev_"),
-        test=_strip(test, "test_"),
+        test=_strip(prediction.metrics, "test_"),
         best_step=int(best.rsplit("-", 1)[1]) if best else None,
         steps=trainer.state.global_step,
+        per_label=per_label_metrics(np.asarray(logits), labels) if labels.ndim == 2 else None,
+        test_logits=np.asarray(logits), test_labels=labels,
     )
 
 
@@ -110,4 +148,8 @@ def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     """Keep the metrics and the cross-entropy; drop the model's loss (for AdaLoRA-type methods
     it includes the orthogonal regulariser) and timing noise."""
     kept = {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
-    return {k: v for k, v in kept.items() if k in ("cross_entropy", "auc", "mcc", "accuracy", "f1")}
+    return {k: v for k, v in kept.items() if k in KEPT}
+
+
+KEPT = ("cross_entropy", "auc", "mcc", "accuracy", "f1",
+        "macro_auc", "macro_auprc", "missing_labels")  # the last three: multi-label only

@@ -1,0 +1,206 @@
+"""Tables S2, S3 and 1 from run directories: ours (mean ± sd over seeds) beside the paper's."""
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lingo.report.paper import (
+    BASELINES,
+    METHODS,
+    MODELS,
+    PROMOTER_TASKS,
+    TASK_NAMES,
+    TOKENIZERS,
+    YEAST_TASKS,
+    model_label,
+    paper_cells,
+)
+from lingo.report.runs import SETUP_LABELS
+from lingo.results import write_atomic
+
+ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
+KEYS = ["setup", "model", "row", "task"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    title: str
+    metric: str  # reported on the test split
+    tasks: tuple[str, ...]
+    row: str  # what tells a table's rows apart within a model: "method" or "tokenizer"
+
+    def select(self, runs: pd.DataFrame) -> pd.DataFrame:
+        """Table S2/S3: the model's own tokenizer; Table 1: Lingo, every tokenizer."""
+        runs = runs[runs["task"].isin(self.tasks)]
+        if self.row == "tokenizer":
+            return runs[runs["method"] == "lingo"]
+        return runs[(runs["tokenizer"] == "native") | runs["model"].isin(list(BASELINES))]
+
+
+SPECS = (
+    TableSpec("table_s2", "Table S2: MCC on the yeast histone tasks (GUE EMP)", "mcc",
+              YEAST_TASKS, "method"),
+    TableSpec("table_s3", "Table S3: AUC on the human promoter tasks (GUE prom_300)", "auc",
+              PROMOTER_TASKS, "method"),
+    TableSpec("table1", "Table 1: Lingo's AUC with BBPE vs one-hot tokens", "auc",
+              PROMOTER_TASKS, "tokenizer"),
+    TableSpec("histone_human", "Histone (Human), DeepSEA: macro AUC over the 104 histone labels"
+              " (labels with one class in the test split left out)", "auc", ("histone_human",),
+              "method"),
+)
+
+
+def _runs_params(runs: pd.DataFrame) -> pd.Series:
+    """Ours: the parameter count at the final budget for adaptive methods, else trainable."""
+    trainable = runs.get("trainable_params", pd.Series(math.nan, index=runs.index))
+    at_budget = runs.get("params_at_budget", pd.Series(math.nan, index=runs.index))
+    return at_budget.where(runs["method"].isin(ADAPTIVE) & at_budget.notna(), trainable)
+
+
+def aggregate(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell (setup, model, row, task): ours, the run counts, the paper's value."""
+    runs = spec.select(runs).copy()
+    runs["row"] = runs[spec.row]
+    runs["value"] = runs.get(f"test/{spec.metric}", math.nan)
+    runs["params"] = _runs_params(runs) if "trainable_params" in runs else math.nan
+    done = runs[runs["status"] == "completed"]
+    cells = done.groupby(KEYS).agg(mean=("value", "mean"), sd=("value", "std"),
+                                   n=("value", "count"), params=("params", "mean"))
+    for status in ("failed", "skipped", "incomplete"):
+        cells = cells.join(runs[runs["status"] == status].groupby(KEYS).size().rename(status),
+                           how="outer")
+    cells = cells.reset_index()
+    paper = paper_cells(spec.name)
+    setups = sorted(set(cells["setup"])) or ["full"]
+    grid = pd.concat([paper.assign(setup=s) for s in setups])  # the paper's rows in every setup
+    cells = cells.merge(grid, on=KEYS, how="outer")
+    cells[["n", "failed", "skipped", "incomplete"]] = (
+        cells[["n", "failed", "skipped", "incomplete"]].fillna(0).astype(int))
+    cells["diff"] = cells["mean"] - cells["paper"]
+    rank = cells[cells["n"] > 0].groupby(["setup", "model", "task"])["mean"]
+    cells["rank"] = rank.rank(ascending=False, method="min").where(rank.transform("size") > 1)
+    cells["paper_rank"] = cells.groupby(["setup", "model", "task"])["paper"].rank(
+        ascending=False, method="min")
+    return _ordered(cells, spec)
+
+
+def _order(values: pd.Series, known: dict[str, str]) -> pd.Series:
+    position = {name: i for i, name in enumerate(known)}
+    return values.map(lambda v: (position.get(v, len(position)), str(v)))
+
+
+def _ordered(cells: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    models = {**MODELS, **dict.fromkeys(sorted(set(cells["model"]) - set(MODELS)
+                                               - set(BASELINES))), **BASELINES}
+    rows = METHODS if spec.row == "method" else TOKENIZERS
+    tasks = {t: i for i, t in enumerate(spec.tasks)}
+    sort = pd.DataFrame({
+        "setup": _order(cells["setup"], SETUP_LABELS), "model": _order(cells["model"], models),
+        "row": _order(cells["row"], rows), "task": cells["task"].map(tasks)})
+    return cells.loc[sort.sort_values(["setup", "model", "row", "task"]).index].reset_index(
+        drop=True)
+
+
+def human_count(count: float) -> str:
+    """Parameter counts the way the paper prints them: 1.1M, 125M, 12.3k."""
+    if count is None or pd.isna(count):
+        return "—"
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.0f}{unit}" if value >= 100 else f"{value:.1f}{unit}"
+    return f"{count:.0f}"
+
+
+def format_cell(cell: pd.Series) -> str:
+    """``ours ± sd [runs] / paper (ours − paper)``; — no run, n/a skipped, ✗ failed."""
+    broken = cell["failed"] + cell["incomplete"]
+    if cell["n"] > 0:
+        ours = f"{cell['mean']:.3f}"
+        if cell["rank"] in (1, 2):
+            ours = ("**%s**", "*%s*")[int(cell["rank"]) - 1] % ours
+        sd = "" if pd.isna(cell["sd"]) else f"±{cell['sd']:.3f}"
+        ours = f"{ours}{sd} [{cell['n']}]" + (f" †{broken}" if broken else "")
+    elif broken:
+        ours = f"✗ [{broken}]"
+    else:
+        ours = "n/a" if cell["skipped"] else "—"
+    if pd.isna(cell["paper"]):
+        return ours
+    diff = "" if pd.isna(cell["diff"]) else f" ({cell['diff']:+.3f})"
+    return f"{ours} / {cell['paper']:.3f}{diff}"
+
+
+LEGEND = ("Each cell: ours, mean ± sd over seeds on the test split [runs] / the paper's value "
+          "(ours − paper). Bold, italic: our best and second best per model. — no run; n/a: "
+          "not run by design (skipped); ✗ failed or unfinished runs, † with that many failed "
+          "seeds (both listed below). Parameters: ours at the final budget for AdaLoRA/ARS/Lingo,"
+          " trainable otherwise; the paper's as printed (see the paper's caveats).")
+
+
+def wide(cells: pd.DataFrame, spec: TableSpec, setup: str) -> pd.DataFrame:
+    """The printed layout of one setup: a row per (model, method or tokenizer), a column per
+    task."""
+    part = cells[cells["setup"] == setup]
+    rows = []
+    for (model, row), group in part.groupby(["model", "row"], sort=False):
+        by_task = {c["task"]: format_cell(c) for _, c in group.iterrows()}
+        rows.append({
+            "Model": model_label(model),
+            "Method" if spec.row == "method" else "Tokens":
+                (METHODS if spec.row == "method" else TOKENIZERS).get(row, row),
+            "Params (ours)": human_count(group["params"].mean()),
+            "Params (paper)": next(iter(group["paper_params"].dropna()), "—"),
+            **{TASK_NAMES.get(t, t): by_task.get(t, "—") for t in spec.tasks},
+        })
+    return pd.DataFrame(rows)
+
+
+def problems(runs: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Failed and unfinished runs behind a table: which job, and why."""
+    part = spec.select(runs)
+    return part[part["status"].isin(["failed", "incomplete"])][
+        ["setup", "model", spec.row, "task", "seed", "status", "error", "run_dir"]]
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    lines = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([header, rule, *lines])
+
+
+TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "—": "---", "±": r"$\pm$", "†": r"$^\dagger$",
+       "✗": r"$\times$", "−": "-"}
+
+
+def _tex(text: object) -> str:
+    """A markdown cell as LaTeX: **best** and *second* become \\textbf and \\textit."""
+    text = "".join(TEX.get(char, char) for char in str(text))
+    text = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", text)
+    return re.sub(r"\*(.+?)\*", r"\\textit{\1}", text)
+
+
+def write_table(cells: pd.DataFrame, failures: pd.DataFrame, spec: TableSpec, out: Path) -> None:
+    """``<name>.csv`` (one line per cell), ``<name>.md`` and ``<name>.tex`` (a block per setup)."""
+    write_atomic(out / f"{spec.name}.csv", cells.to_csv(index=False))
+    md, tex = [f"# {spec.title}", "", LEGEND], []
+    for setup in dict.fromkeys(cells["setup"]):
+        printed = wide(cells, spec, setup)
+        md += ["", f"## {SETUP_LABELS.get(setup, setup)}", "", _markdown(printed)]
+        columns = [_tex(c) for c in printed.columns]
+        body = [" & ".join(_tex(v) for v in row) + r" \\" for row in printed.itertuples(False)]
+        tex += [f"% {spec.title}: {SETUP_LABELS.get(setup, setup)}",
+                r"\begin{tabular}{" + "l" * len(columns) + "}", r"\toprule",
+                " & ".join(columns) + r" \\", r"\midrule", *body, r"\bottomrule",
+                r"\end{tabular}", ""]
+    if not failures.empty:
+        md += ["", "## Failed or unfinished runs", ""]
+        md += [f"- `{r.run_dir}` ({r.status}): {str(r.error).splitlines()[0][:300]}"
+               for r in failures.itertuples()]
+    write_atomic(out / f"{spec.name}.md", "\n".join(md) + "\n")
+    write_atomic(out / f"{spec.name}.tex", "\n".join(tex))

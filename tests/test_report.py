@@ -1,0 +1,225 @@
+"""`make tables` (lingo.report): run directories -> Tables S2/S3/1 beside the paper, figures,
+and a W&B run of job type `tables`; on synthetic run directories of known values."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from lingo.report.figures import ars_vs_lingo, pareto_front, parse_count
+from lingo.report.paper import paper_cells
+from lingo.report.runs import collect_runs
+from lingo.report.synthetic import write_synthetic_runs
+from lingo.report.tables import SPECS, aggregate, human_count
+from lingo.results import write_json
+from tests.conftest import REPO
+
+S2, S3, TABLE1, HISTONE = SPECS
+
+
+def run_dir(root: Path, name: str, **metrics) -> Path:
+    base = {"model": "opt125m", "method": "lora", "task": "prom_tata", "tokenizer": "native",
+            "seed": 1, "legacy": None, "train_split": "train", "status": "completed",
+            "trainable_params": 1_181_184}
+    write_json(root / name / "metrics.json", {**base, **metrics})
+    return root / name
+
+
+def cell(cells: pd.DataFrame, **keys) -> pd.Series:
+    match = cells
+    for key, value in keys.items():
+        match = match[match[key] == value]
+    assert len(match) == 1, keys
+    return match.iloc[0]
+
+
+def test_paper_numbers_are_read_as_printed():
+    s2 = paper_cells("table_s2")
+    assert len(s2) == 18 * 10 and s2["paper"].notna().all()
+    zero = cell(s2, model="dnabert2", row="lora", task="h3k4me3")
+    assert zero["paper"] == 0.0  # the paper's own zero stays a zero
+    assert cell(s2, model="opt350m", row="lingo", task="h4")["paper"] == 0.753
+    assert cell(paper_cells("table_s3"), model="opt125m", row="ars", task="prom_tata")[
+        "paper_params"] == "1.0M"
+    assert cell(paper_cells("table1"), model="opt350m", row="onehot", task="prom_tata")[
+        "paper"] == 0.807
+    assert parse_count("1.6M") == 1.6e6 and parse_count("125M") == 125e6
+
+
+def test_cells_hold_mean_sd_counts_and_the_papers_value(tmp_path):
+    for seed, auc in ((1, 0.80), (2, 0.90), (3, 0.85)):
+        run_dir(tmp_path, f"lora{seed}", seed=seed, **{"test/auc": auc})
+    run_dir(tmp_path, "ars1", method="ars", **{"test/auc": 0.95}, params_at_budget=700_000,
+            trainable_params=1_500_000)
+    run_dir(tmp_path, "ars2", method="ars", seed=2, status="failed", error="boom")
+    run_dir(tmp_path, "fmft", method="fmft", status="failed", error="out of memory")
+    run_dir(tmp_path, "dna_lingo", model="dnabert2", method="lingo", status="skipped")
+    run_dir(tmp_path, "reduced", method="lora", train_split="dev", **{"test/auc": 0.6})
+    cells = aggregate(S3, collect_runs(tmp_path))
+
+    lora = cell(cells, setup="full", model="opt125m", row="lora", task="prom_tata")
+    assert lora["mean"] == pytest.approx(0.85) and lora["n"] == 3
+    assert lora["sd"] == pytest.approx(np.std([0.80, 0.90, 0.85], ddof=1))
+    assert lora["paper"] == 0.853 and lora["diff"] == pytest.approx(0.85 - 0.853)
+    assert lora["rank"] == 2
+    ars = cell(cells, setup="full", model="opt125m", row="ars", task="prom_tata")
+    assert ars["rank"] == 1 and ars["failed"] == 1 and ars["params"] == 700_000  # at budget
+    fmft = cell(cells, setup="full", model="opt125m", row="fmft", task="prom_tata")
+    assert fmft["n"] == 0 and fmft["failed"] == 1
+    assert cell(cells, setup="full", model="dnabert2", row="lingo", task="prom_tata")[
+        "skipped"] == 1
+    nothing = cell(cells, setup="full", model="nt500m", row="lora", task="prom_all")
+    assert nothing["n"] == 0 and np.isnan(nothing["mean"]) and nothing["paper"] == 0.921
+    assert cell(cells, setup="reduced", model="opt125m", row="lora", task="prom_tata")[
+        "mean"] == 0.6  # the reduced setup is its own group, never mixed with full data
+
+
+def test_tables_cli_writes_marked_tables_and_figures(tmp_path):
+    results = tmp_path / "runs"
+    write_synthetic_runs(results, 400)
+    run_dir(results, "broken", method="ars", seed=9, status="failed", error="CUDA out of memory")
+    (results / "killed").mkdir()
+    (results / "killed" / "config.yaml").write_text(
+        "model: {name: tiny_opt}\nmethod: {name: lingo}\ntask: {name: h3, train_split: auto}\n"
+        "tokenizer: {name: native}\nseed: 1\nlegacy: null\n")
+    done = subprocess.run([sys.executable, "-m", "lingo.report", "--results", str(results),
+                           "--out", str(tmp_path / "out"), "--wandb", "disabled"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 failed" in done.stdout and "1 incomplete" in done.stdout
+    tables = tmp_path / "out" / "tables"
+    for spec in SPECS:
+        for suffix in ("md", "csv", "tex"):
+            assert (tables / f"{spec.name}.{suffix}").stat().st_size > 0
+    s3 = (tables / "table_s3.md").read_text()
+    assert "| OPT-125M | ARS |" in s3 and "/ 0.928 (" in s3  # the paper's value beside ours
+    assert "†1" in s3 and "CUDA out of memory" in s3  # the failed seed, marked and listed
+    assert "| DNABERT-2 | Lingo | — | — | n/a | n/a | n/a |" in s3  # skipped by design
+    s2 = (tables / "table_s2.md").read_text()
+    assert "| tiny_opt | Lingo | — | — | ✗ [1] |" in s2 and "killed" in s2  # never finished
+    assert "\\textbf{" in (tables / "table_s3.tex").read_text()
+    table1 = pd.read_csv(tables / "table1.csv")
+    papers = table1[table1["row"].isin(["bbpe", "onehot"])]  # no such runs: the paper's only
+    assert (papers["n"] == 0).all() and papers["paper"].notna().all() and len(papers) == 12
+    own = table1[table1["row"] == "native"]  # Lingo on the model's own tokens
+    assert (own[own["model"].str.startswith("opt")]["n"] > 0).all()
+    assert (own[~own["model"].str.startswith("opt")]["skipped"] > 0).all()
+    figures = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
+    for name in ("fig2_fmft_pareto", "fig3_method_pareto", "fig4_radar", "fig4_average",
+                 "fig4_top2", "fig5a_attention"):
+        assert {f"{name}.png", f"{name}.pdf"} <= figures
+    assert not (tmp_path / "out" / "wandb").exists()
+
+
+def test_tables_log_a_wandb_run_of_job_type_tables(tmp_path):
+    results = tmp_path / "runs"
+    write_synthetic_runs(results, 120)
+    done = subprocess.run([sys.executable, "-m", "lingo.report", "--results", str(results),
+                           "--out", str(tmp_path / "out"), "--wandb", "offline"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = wandb_records(next((tmp_path / "out" / "wandb").glob("offline-run-*")))
+    run = next(r["run"] for r in records if r["type"] == "run")
+    assert run["job_type"] == "tables"
+    files = [f["path"] for r in records if r["type"] == "files" for f in r["files"]["files"]]
+    assert any(p.startswith("media/table/table_s2") for p in files)
+    assert any(p.startswith("media/images/fig4_top2") for p in files)
+    logged = next(r["history"]["item"] for r in records if r["type"] == "history")
+    assert logged["table_s3._type"] == "table-file"
+
+
+def wandb_records(run_folder: Path) -> list[dict]:
+    """The records of an offline run's binary .wandb log, decoded by wandb's own reader."""
+    wandb = Path(sys.executable).parent / "wandb"
+    done = subprocess.run([str(wandb), "leet", "inspect", "--json", str(run_folder)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_source_wandb_offline_is_one_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "lingo.report", "--source", "wandb",
+                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "WANDB_MODE": "offline"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: SOURCE=wandb") and "Traceback" not in done.stderr
+
+
+def test_pareto_front_keeps_points_no_cheaper_point_beats():
+    params = np.array([1e6, 2e6, 5e6, 1e8, 3e6])
+    metric = np.array([0.80, 0.78, 0.85, 0.95, 0.90])
+    assert pareto_front(params, metric).tolist() == [0, 4, 3]
+
+
+def test_ars_vs_lingo_is_scipys_one_sided_paired_t_test():
+    rng = np.random.default_rng(0)
+    ars = rng.uniform(0.3, 0.7, 10)
+    lingo = ars + rng.normal(0.02, 0.01, 10)
+    tasks = [f"t{i}" for i in range(10)]
+    cells = pd.DataFrame({"model": "opt125m", "task": tasks * 2, "row": ["ars"] * 10 +
+                          ["lingo"] * 10, "mean": np.r_[ars, lingo], "n": 3})
+    test = ars_vs_lingo(cells).iloc[0]
+    assert test["p_value"] == pytest.approx(
+        stats.ttest_rel(lingo, ars, alternative="greater").pvalue)
+    assert test["p_value"] < 0.01 and test["paper_p_value"] == 0.013 and test["tasks"] == 10
+
+
+def test_counts_print_like_the_paper():
+    assert [human_count(c) for c in (1_181_184, 125_000_000, 6_300_000, 12_345)] == [
+        "1.2M", "125M", "6.3M", "12.3k"]
+
+
+def test_results_notebook_runs_headless_on_the_tables(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    write_synthetic_runs(tmp_path / "runs", 200)
+    subprocess.run([sys.executable, "-m", "lingo.report", "--results", str(tmp_path / "runs"),
+                    "--out", str(tmp_path / "out"), "--wandb", "disabled"], cwd=REPO,
+                   check=True, capture_output=True, timeout=300)
+    notebook = nbformat.read(REPO / "notebooks" / "results.ipynb", as_version=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINGO_REPORT_DIR", str(tmp_path / "out"))
+        nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(REPO / "notebooks")}}
+                                ).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    rows = len(pd.read_csv(tmp_path / "out" / "tables" / "table_s2.csv"))
+    assert f"'table_s2': {rows}" in str(outputs[0])  # it read the tables written above
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 6  # Fig 2, 3, 4 and 5a
+
+
+def test_histone_human_table_and_fig5_from_per_label_runs(tmp_path):
+    """Fig 5b-e and the macro-AUC table from runs' per_label.json and history.jsonl."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.5, 0.9, 104)
+    for model, method, noise in (("opt125m", "lingo", 0.02), ("nt500m", "ars", 0.05)):
+        for seed in (1, 2):
+            folder = run_dir(tmp_path / "runs", f"{model}-{seed}", model=model, method=method,
+                             task="histone_human", seed=seed, train_split="dev",
+                             **{"test/auc": 0.7 + seed / 100})
+            per_label = (truth + rng.normal(0, noise, 104)).round(4).tolist()
+            per_label[:10] = [None] * 10  # one class in the test split
+            write_json(folder / "per_label.json", {"test/auc_per_label": per_label})
+            (folder / "history.jsonl").write_text("".join(
+                json.dumps({"step": s, "dev/auc": 0.5 + s / 100, "flops_adjusted_steps": s * 4.4})
+                + "\n" for s in (10, 20, 30)))
+    done = subprocess.run([sys.executable, "-m", "lingo.report", "--results",
+                           str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                           "--wandb", "disabled"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cells = pd.read_csv(tmp_path / "out" / "tables" / "histone_human.csv")
+    ours = cells[(cells["model"] == "opt125m") & (cells["n"] > 0)].iloc[0]
+    assert ours["mean"] == pytest.approx(0.715) and ours["paper"] == 0.757
+    assert ours["setup"] == "reduced"
+    figures = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
+    assert {"fig5a_attention.png", "fig5b_auc_vs_flops_reduced.png",
+            "fig5cd_per_label_reduced.png", "fig5e_correlation_reduced.png"} <= figures
+    corr = pd.read_csv(tmp_path / "out" / "tables" / "histone_human_correlation_reduced.csv",
+                       index_col=0)
+    assert corr.shape == (2, 2) and 0.5 < corr.iloc[0, 1] < 1.0  # both track the same labels
