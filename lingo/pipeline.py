@@ -127,6 +127,12 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         return {}
     ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
+    # beside metrics.json, which is written last: a completed run has them all
+    if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
+        save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits, outcome.test_labels)
+    if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
+        write_json(run_dir / PER_LABEL, {"labels": data.label_names,
+                                         **{f"test/{k}": v for k, v in outcome.per_label.items()}})
     metrics = record_result(
         cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
         best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
@@ -134,11 +140,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         train_seconds=round(run_state.train_seconds, 2),
         **(step_flops.summary(outcome.steps) if step_flops else {}),
     )
-    if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
-        save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits, outcome.test_labels)
-    if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
-        write_json(run_dir / PER_LABEL, {"labels": data.label_names,
-                                         **{f"test/{k}": v for k, v in outcome.per_label.items()}})
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
     return metrics
 

@@ -98,3 +98,69 @@ def test_fmft_trains_everything_and_adalora_wraps_with_schedule():
 def test_adalora_without_budget_phase_is_refused():
     with pytest.raises(LingoError, match="budget phase"):
         apply_method(on_meta("tiny_opt"), method("adalora", YEAST, "adalora"), "opt", 10, 8)
+
+
+def test_llama_matrices_on_smollm2_shape():
+    """Llama: Wq Wk Wv Wo Wf2 are one module per layer; Wf1 is the gated MLP's gate_proj and
+    up_proj (both map the hidden size into the feed-forward width)."""
+    net = on_meta("smollm2_135m", vocab_size=49152)
+    layers = net.config.num_hidden_layers
+    linear = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Linear)]
+    hits = {t: sorted(n for n in linear if re.fullmatch(target_regex("llama", [t]), n))
+            for t in PAPER_MATRICES}
+    for target in ("Wq", "Wk", "Wv", "Wo", "Wf2"):
+        assert len(hits[target]) == layers, target
+    assert len(hits["Wf1"]) == 2 * layers
+    assert hits["Wf1"][:2] == ["model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj"]
+    assert hits["Wo"][0] == "model.layers.0.self_attn.o_proj"
+    assert hits["Wf2"][0] == "model.layers.0.mlp.down_proj"
+    assert len(set().union(*map(set, hits.values()))) == 7 * layers  # the head is not hit
+
+
+def test_smollm2_lora_r8_parameter_count():
+    net = apply_method(on_meta("smollm2_135m", 49152), method("lora", YEAST, "lora"), "llama",
+                       100, 10)
+    trainable, total = count_parameters(net)
+    # 30 layers x r=8 x (q 576+576, k 576+192, v 576+192 (3 KV heads of 64),
+    # gate and up 576+1536 each, down 1536+576) + the score head 576 x 2
+    assert trainable == 30 * 8 * (1152 + 768 + 768 + 3 * 2112) + 576 * 2 == 2_166_912
+    assert 134e6 < total - trainable < 135e6  # SmolLM2-135M: 134.5M
+
+
+def tiny_gpt2():
+    from transformers import AutoConfig
+
+    config = AutoConfig.for_model("gpt2", n_embd=32, n_layer=2, n_head=2, n_positions=64,
+                                  vocab_size=100, num_labels=2, pad_token_id=0)
+    return AutoModelForSequenceClassification.from_config(config)
+
+
+def test_gpt2_fused_attention_and_conv1d_modules():
+    net = tiny_gpt2()
+    names = [n for n, _ in net.named_modules()]
+    hit = {t: [n for n in names if re.fullmatch(target_regex("gpt2", [t]), n)]
+           for t in PAPER_MATRICES}
+    assert hit["Wq"] == hit["Wk"] == hit["Wv"] == ["transformer.h.0.attn.c_attn",
+                                                   "transformer.h.1.attn.c_attn"]
+    assert hit["Wo"] == ["transformer.h.0.attn.c_proj", "transformer.h.1.attn.c_proj"]
+    assert hit["Wf1"] == ["transformer.h.0.mlp.c_fc", "transformer.h.1.mlp.c_fc"]
+    assert hit["Wf2"] == ["transformer.h.0.mlp.c_proj", "transformer.h.1.mlp.c_proj"]
+    for name, peft in (("lora", "lora"), ("adalora", "adalora")):
+        wrapped = apply_method(tiny_gpt2(), method(name, list(PAPER_MATRICES), peft), "gpt2",
+                               100, 10)
+        out = wrapped(input_ids=torch.tensor([[5, 6, 7, 0]]), labels=torch.tensor([1]))
+        out.loss.backward()  # PEFT adapts GPT-2's Conv1D (fan_in_fan_out)
+
+
+def test_arch_auto_follows_the_model_type():
+    from transformers import AutoConfig
+
+    from lingo.models.build import resolve_arch
+
+    assert resolve_arch("auto", AutoConfig.for_model("llama")) == "llama"
+    assert resolve_arch("auto", AutoConfig.for_model("mistral")) == "llama"
+    assert resolve_arch("auto", AutoConfig.for_model("gpt2")) == "gpt2"
+    assert resolve_arch("auto", AutoConfig.for_model("opt")) == "opt"
+    assert resolve_arch("opt", AutoConfig.for_model("llama")) == "opt"  # explicit wins
+    with pytest.raises(LingoError, match="model_type='bloom' has no mapping"):
+        resolve_arch("auto", AutoConfig.for_model("bloom"))
