@@ -1,0 +1,317 @@
+"""``make bench`` / ``python -m bench [--smoke] [--out DIR]``: every figure as a ratio against a
+baseline measured in the same invocation; writes ``results.md`` and ``results.json``.
+
+Sections: (1) training throughput, ours vs the paper-code baseline (bench/baseline.py), OPT-125M
+shape, LoRA / AdaLoRA / ARS on prom_tata and H3; (2) equivalence: tiny_opt to convergence on
+prom_tata, dev AUC, both sides, >= 2 seeds; (3) ARS overhead vs PEFT AdaLoRA and LoRA;
+(4) evaluation throughput and peak memory; (5) ``make tables`` over 1,000 synthetic runs;
+(6) GPU (skipped without CUDA); (7) ``lingo-predict``: merged vs not, one call vs three.
+``--smoke`` runs every section with a tiny model and 1-2 steps (the test's mode).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import REPO, machine, today
+
+# The fast-path switches "ours" runs with (README "Performance"): bf16 autocast and
+# length-grouped batches; dynamic padding, cached tokenization and SDPA are defaults.
+FAST = ["trainer.precision=bf16", "trainer.group_by_length=true", "trainer.eval_batch_size=64"]
+
+FULL = dict(model="opt125m", tasks=["prom_tata", "h3"], methods=["lora", "adalora", "ars"],
+            warmup=1, steps=5, eval_rows=32, equiv_model="tiny_opt", equiv_steps=200,
+            equiv_seeds=[1, 2], equiv_lr=1e-3, tables=1000, predict_steps=20, predict_rows=None,
+            alloc_reps=10)
+SMOKE = dict(FULL, model="tiny_opt", tasks=["prom_tata"], warmup=1, steps=1, eval_rows=4,
+             equiv_steps=3, equiv_seeds=[1], tables=20, predict_steps=2, predict_rows=16,
+             alloc_reps=2)
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e.setdefault("LINGO_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    e.setdefault("LINGO_TOKENIZER_DIR", str(REPO.parent / "shared" / "tokenizers"))
+    e.setdefault("HF_HUB_OFFLINE", "1")
+    e.setdefault("WANDB_MODE", "disabled")
+    e["PYTHONPATH"] = f"{REPO}{os.pathsep}{e.get('PYTHONPATH', '')}"
+    return e
+
+
+def run_worker(spec: dict, tmp: Path, tag: str) -> dict:
+    spec_path, out_path = tmp / f"{tag}.spec.json", tmp / f"{tag}.out.json"
+    spec_path.write_text(json.dumps(spec))
+    log = tmp / f"{tag}.log"
+    with log.open("w") as handle:
+        done = subprocess.run([sys.executable, "-m", "bench.worker", str(spec_path),
+                               str(out_path)], cwd=REPO, env=env(), stdout=handle,
+                              stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f"bench worker {tag} failed:\n{log.read_text()[-3000:]}")
+    return json.loads(out_path.read_text())
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b else float("nan")
+
+
+# ------------------------------------------------------------------------------ sections
+def training(p: dict, tmp: Path, lines: list, out: dict) -> None:
+    """(1) throughput, (3) step ratios, (4) eval throughput and peak memory."""
+    per = {}
+    for task in p["tasks"]:
+        for side in ("baseline", "ours"):  # interleaved: both sides of a task back to back
+            spec = dict(side=side, task=task, model=p["model"], methods=p["methods"],
+                        steps=p["steps"], warmup=p["warmup"], seed=42, delta_t=2,
+                        overrides=FAST, eval_rows=p["eval_rows"] if task == "prom_tata" else 0)
+            per[task, side] = run_worker(spec, tmp, f"train-{task}-{side}")
+    ratios = {}
+    for task in p["tasks"]:
+        base, ours = per[task, "baseline"], per[task, "ours"]
+        for b, o in zip(base["results"], ours["results"], strict=True):
+            key = f"{task}/{o['method']}"
+            ratios[key] = ratio(o["tokens_per_s"], b["tokens_per_s"])
+            lines.append(line(
+                f"train_tokens_per_s/{key}", f"training throughput, {p['model']} {key} "
+                "(real tokens/s)", o["tokens_per_s"], b["tokens_per_s"], "tokens/s",
+                detail=f"{o['steps']} steps after {p['warmup']} warm-up; step s ours "
+                       f"{o['step_seconds']} baseline {b['step_seconds']}"))
+            lines.append(line(f"pad_fraction/{key}", f"pad fraction, {key}", o["pad_fraction"],
+                              b["pad_fraction"], "fraction", higher_is_better=False))
+        lines.append(line(f"peak_rss_mb/{task}", f"peak resident memory of a training run "
+                          f"({task}, 3 methods in one process)", ours["peak_rss_mb"],
+                          base["peak_rss_mb"], "MiB", higher_is_better=False))
+        if task == "prom_tata" and "eval_seq_per_s" in ours["results"][0]:
+            o, b = ours["results"][0], base["results"][0]
+            lines.append(line("eval_seq_per_s", f"evaluation throughput, {p['model']} LoRA, "
+                              f"{o['eval_rows']} dev rows (batch {o['eval_batch_size']} vs "
+                              f"{b['eval_batch_size']})", o["eval_seq_per_s"],
+                              b["eval_seq_per_s"], "sequences/s"))
+        # (3) ARS vs AdaLoRA and LoRA (r = init_r), ours, median step time
+        steps = {r["method"]: r["median_step_s"] for r in ours["results"]}
+        if {"ars", "adalora", "lora"} <= steps.keys():
+            out.setdefault("ars_vs_adalora", []).append(ratio(steps["ars"], steps["adalora"]))
+            out.setdefault("ars_vs_lora", []).append(ratio(steps["ars"], steps["lora"]))
+            lines.append(line(f"ars_step_s/{task}", f"ARS step time vs PEFT AdaLoRA, {task} "
+                              "(ours, median step)", steps["ars"], steps["adalora"], "s",
+                              higher_is_better=False))
+            lines.append(line(f"ars_vs_lora_step_s/{task}", f"ARS step time vs LoRA r=init_r, "
+                              f"{task} (ours, median step)", steps["ars"], steps["lora"], "s",
+                              higher_is_better=False))
+    out["train_throughput_ratio"] = min(ratios.values())
+    out["train_throughput_ratios"] = ratios
+
+
+def allocator(p: dict, lines: list, out: dict) -> None:
+    """(3) the allocation hook alone, PEFT's vs ARS, interleaved on the same gradients."""
+    from bench.allocator import allocator_seconds
+
+    r = allocator_seconds(p["model"], "prom_tata", p["alloc_reps"])
+    lines.append(line("allocation_event_ms", f"one allocation event (importance + masks), "
+                      f"{r['matrices']} matrices, ARS vs PEFT AdaLoRA", r["ars_ms"],
+                      r["adalora_ms"], "ms", higher_is_better=False))
+    out["allocator"] = r
+
+
+def equivalence(p: dict, tmp: Path, lines: list, out: dict) -> None:
+    """(2) the same dev AUC within seed noise (tiny_opt, AdaLoRA, prom_tata)."""
+    aucs = {"ours": [], "baseline": []}
+    for seed in p["equiv_seeds"]:
+        for side in ("baseline", "ours"):
+            spec = dict(side=side, task="prom_tata", model=p["equiv_model"],
+                        methods=["adalora"], steps=p["equiv_steps"], warmup=0, seed=seed,
+                        delta_t=10, lr=p["equiv_lr"], overrides=FAST, auc=True)
+            spec["warmup"] = 1
+            spec["steps"] = p["equiv_steps"] - 1
+            result = run_worker(spec, tmp, f"equiv-{side}-{seed}")["results"][0]
+            aucs[side].append(result["dev_auc"])
+    mean = {k: round(statistics.mean(v), 4) for k, v in aucs.items()}
+    spread = {k: round(max(v) - min(v), 4) for k, v in aucs.items()}
+    out["equivalence"] = {"dev_auc": aucs, "mean": mean, "spread": spread,
+                          "difference": round(mean["ours"] - mean["baseline"], 4)}
+    lines.append(line("equivalence_dev_auc", f"dev AUC, {p['equiv_model']} AdaLoRA on "
+                      f"prom_tata, {p['equiv_steps']} steps, seeds {p['equiv_seeds']} "
+                      f"(ours {aucs['ours']}, baseline {aucs['baseline']}; spread ours "
+                      f"{spread['ours']}, baseline {spread['baseline']})", mean["ours"],
+                      mean["baseline"], "AUC"))
+
+
+def tables(p: dict, tmp: Path, lines: list, out: dict) -> None:
+    """(5) the report over synthetic runs: aggregation alone, and the whole CLI."""
+    from lingo.report.runs import collect_runs
+    from lingo.report.synthetic import write_synthetic_runs
+    from lingo.report.tables import SPECS, aggregate
+
+    root = tmp / "synthetic"
+    write_synthetic_runs(root, p["tables"])
+    started = time.perf_counter()
+    runs = collect_runs(root)
+    for spec in SPECS:
+        aggregate(spec, runs)
+    aggregation = time.perf_counter() - started
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lingo.report", "--results", str(root),
+                           "--out", str(tmp / "report"), "--wandb", "disabled"], cwd=REPO,
+                          env=env(), capture_output=True, text=True)
+    cli = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"lingo.report failed:\n{done.stderr[-3000:]}")
+    out["tables"] = {"runs": p["tables"], "aggregation_s": round(aggregation, 3),
+                     "cli_s": round(cli, 3)}
+    lines.append(line("tables_aggregation_s", f"make tables: collect + aggregate "
+                      f"{p['tables']} synthetic runs", round(aggregation, 3), None, "s"))
+    lines.append(line("tables_cli_s", f"make tables: whole CLI (tables + figures) over "
+                      f"{p['tables']} synthetic runs", round(cli, 3), None, "s"))
+
+
+def gpu(lines: list, out: dict) -> None:
+    """(6) only with CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        out["gpu"] = "skipped: no CUDA device"
+        lines.append(line("gpu", "GPU step time / tokens/s / MFU (OPT-125M, OPT-350M; FMFT, "
+                          "ARS; bf16)", None, None, "", detail="skipped: no CUDA device"))
+        return
+    from bench.gpu import gpu_lines
+
+    rows = gpu_lines()
+    out["gpu"] = rows
+    for r in rows:
+        lines.append(line(f"gpu/{r['model']}/{r['method']}/b{r['batch']}",
+                          f"GPU {r['gpu']}: {r['model']} {r['method']} bf16, batch {r['batch']}"
+                          f" x {r['seq_len']} tokens (step {r['step_s']} s, MFU {r['mfu']})",
+                          r["tokens_per_s"], None, "tokens/s"))
+
+
+def predict(p: dict, tmp: Path, lines: list, out: dict) -> None:
+    """(7) three tiny LoRA runs on one base (same seed, three learning rates), then
+    ``lingo-predict`` over prom_tata's test split."""
+    runs = []
+    for i, lr in enumerate((1e-3, 5e-4, 2e-4)):
+        run_dir = tmp / f"predict-run{i}"
+        cmd = [sys.executable, "train.py", "model=tiny_opt", "method=lora", "task=prom_tata",
+               "seed=1", f"trainer.lr={lr}", f"trainer.max_steps={p['predict_steps']}",
+               f"trainer.eval_steps={p['predict_steps']}", "trainer.progress_bar=false",
+               "logger=none", f"output_root={tmp / 'predict-outputs'}",
+               f"hydra.run.dir={run_dir}"]
+        done = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"training a predict run failed:\n{done.stderr[-3000:]}")
+        runs.append(run_dir)
+    test = Path(env()["LINGO_DATA_DIR"]) / "GUE" / "prom" / "prom_300_tata" / "test.csv"
+    lines_in = test.read_text().splitlines()[: (p["predict_rows"] or 10**9) + 1]
+    source = tmp / "predict-input.csv"
+    source.write_text("\n".join(lines_in) + "\n")
+    rows = len(lines_in) - 1
+
+    def call(run_dirs: list[Path], *extra: str) -> float:
+        args = [a for r in run_dirs for a in ("--run", str(r))]
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "lingo.predict", *args, "--input",
+                               str(source), "--output", str(tmp / "predictions.csv"),
+                               "--no-progress", *extra], cwd=REPO, env=env(),
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"lingo-predict failed:\n{done.stderr[-3000:]}")
+        return time.perf_counter() - started
+
+    unmerged = call(runs[:1])
+    merged = call(runs[:1], "--merge")
+    together = call(runs)
+    apart = sum(call([r]) for r in runs)
+    out["predict"] = {"rows": rows, "unmerged_s": round(unmerged, 3),
+                      "merged_s": round(merged, 3), "three_in_one_s": round(together, 3),
+                      "three_calls_s": round(apart, 3)}
+    lines.append(line("predict_merged_seq_per_s", f"lingo-predict, one tiny LoRA run, {rows} "
+                      "sequences (CLI wall time): --merge vs unmerged", round(rows / merged, 2),
+                      round(rows / unmerged, 2), "sequences/s"))
+    lines.append(line("predict_three_adapters_seq_per_s", "lingo-predict, one base with three "
+                      "adapters in one call vs three calls (sequences x runs / s)",
+                      round(3 * rows / together, 2), round(3 * rows / apart, 2), "sequences/s"))
+
+
+# ------------------------------------------------------------------------------- output
+MACHINE = machine()
+DATE = today()
+
+
+def line(key: str, figure: str, value, baseline, unit: str, higher_is_better: bool = True,
+         detail: str = "") -> dict:
+    r = None
+    if isinstance(value, int | float) and isinstance(baseline, int | float) and baseline:
+        r = ratio(value, baseline)
+    return {"key": key, "figure": figure, "value": value, "baseline": baseline, "ratio": r,
+            "unit": unit, "higher_is_better": higher_is_better, "detail": detail,
+            "machine": MACHINE, "date": DATE}
+
+
+def markdown(results: dict) -> str:
+    head = (f"# `make bench` results\n\n{results['machine']}, {results['date']}"
+            f"{' (smoke mode: not a measurement)' if results['smoke'] else ''}; "
+            f"whole bench {results['bench_seconds']} s. Ratio = ours / baseline, measured in "
+            "the same invocation. Ours: " + ", ".join(f"`{f}`" for f in FAST) + ".\n\n"
+            f"- train_throughput_ratio (worst configuration): {results['train_throughput_ratio']}"
+            f"\n- ars_vs_adalora_step_ratio: {results['ars_vs_adalora_step_ratio']}\n"
+            f"- ars_vs_lora_step_ratio: {results['ars_vs_lora_step_ratio']}\n\n"
+            "| figure | ours | baseline | ratio | unit | machine | date |\n"
+            "|---|---:|---:|---:|---|---|---|\n")
+    rows = []
+    for r in results["lines"]:
+        figure = r["figure"] + (f" — {r['detail']}" if r["detail"] else "")
+        value = "—" if r["value"] is None else r["value"]
+        base = "—" if r["baseline"] is None else r["baseline"]
+        rows.append(f"| {figure} | {value} | {base} | {r['ratio'] if r['ratio'] else '—'} | "
+                    f"{r['unit']} | {r['machine']} | {r['date']} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny model, 1-2 steps: seconds")
+    parser.add_argument("--out", type=Path, default=REPO / "bench")
+    parser.add_argument("--sections", default="training,allocator,equivalence,tables,gpu,"
+                        "predict", help="comma-separated subset (development)")
+    args = parser.parse_args(argv)
+    p = SMOKE if args.smoke else FULL
+    sections = set(args.sections.split(","))
+    os.environ.update({k: v for k, v in env().items() if k not in os.environ})
+    lines: list[dict] = []
+    out: dict = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lingo-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for name, section in (("training", lambda: training(p, tmp, lines, out)),
+                              ("allocator", lambda: allocator(p, lines, out)),
+                              ("equivalence", lambda: equivalence(p, tmp, lines, out)),
+                              ("tables", lambda: tables(p, tmp, lines, out)),
+                              ("gpu", lambda: gpu(lines, out)),
+                              ("predict", lambda: predict(p, tmp, lines, out))):
+            if name in sections:
+                t0 = time.perf_counter()
+                section()
+                print(f"bench: {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    results = {
+        "machine": MACHINE, "date": DATE, "smoke": args.smoke, "fast_switches": FAST,
+        "params": p, "bench_seconds": round(time.perf_counter() - started, 1),
+        "train_throughput_ratio": out.get("train_throughput_ratio"),
+        "ars_vs_adalora_step_ratio": max(out["ars_vs_adalora"]) if "ars_vs_adalora" in out
+        else None,
+        "ars_vs_lora_step_ratio": max(out["ars_vs_lora"]) if "ars_vs_lora" in out else None,
+        **{k: v for k, v in out.items() if k not in ("ars_vs_adalora", "ars_vs_lora")},
+        "lines": lines,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(f"bench: {args.out / 'results.md'} ({results['bench_seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""GPU lines (only with CUDA): step time, tokens/s and MFU of FMFT and ARS in bf16 autocast,
+OPT-125M and OPT-350M shapes (random weights), batch 8 and >= 16k tokens per step."""
+
+import time
+
+import torch
+
+from bench.common import compose_cfg
+from lingo.flops import model_train_flops
+from lingo.methods import apply_method
+from lingo.models import build_model
+
+# dense bf16 peak FLOP/s by device name (vendor data sheets, without sparsity)
+PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
+
+
+def peak_flops(name: str) -> float | None:
+    return next((v for k, v in PEAK_BF16.items() if k in name), None)
+
+
+def gpu_lines(steps: int = 10, warmup: int = 3, seq_len: int = 256) -> list[dict]:
+    device = torch.device("cuda")
+    name = torch.cuda.get_device_name(0)
+    peak = peak_flops(name)
+    rows = []
+    for model in ("opt125m", "opt350m"):
+        for method in ("fmft", "ars"):
+            for batch in (8, max(8, -(-16384 // seq_len))):
+                cfg = compose_cfg(f"model={model}", "model.init=random", f"method={method}",
+                                  "task=prom_tata", "method.delta_t=1", "method.tinit=0",
+                                  "logger=none")
+                net = build_model(cfg.model, 2, 50265, 1, 0)
+                net = apply_method(net, cfg.method, cfg.model.arch, 1000, 0, 0).to(device)
+                params = [p for p in net.parameters() if p.requires_grad]
+                optimizer = torch.optim.AdamW(params, lr=1e-5)
+                ids = torch.randint(3, 50000, (batch, seq_len), device=device)
+                labels = torch.randint(0, 2, (batch,), device=device)
+                times = []
+                for i in range(warmup + steps):
+                    torch.cuda.synchronize()
+                    started = time.perf_counter()
+                    with torch.autocast("cuda", dtype=torch.bfloat16):
+                        loss = net(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                   labels=labels).loss
+                    loss.backward()
+                    if method == "ars":
+                        net.base_model.update_and_allocate(i)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    torch.cuda.synchronize()
+                    times.append(time.perf_counter() - started)
+                step = sorted(times[warmup:])[steps // 2]
+                flops = model_train_flops(net, batch, seq_len)
+                rows.append({
+                    "model": model, "method": method, "batch": batch, "seq_len": seq_len,
+                    "tokens_per_step": batch * seq_len, "step_s": round(step, 4),
+                    "tokens_per_s": round(batch * seq_len / step, 1),
+                    "mfu": round(flops / step / peak, 4) if peak else None, "gpu": name,
+                })
+                del net, optimizer
+                torch.cuda.empty_cache()
+    return rows
