@@ -3,6 +3,7 @@
 Skipped, with the install command, without root or the SLURM/munge/MariaDB packages."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -37,8 +38,10 @@ def test_launcher_config_is_a_submitit_slurm_array():
     cmd = [sys.executable, "train.py", "model=tiny_opt", "trainer.lr=0.001",
            "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra",
            "--package", "hydra.job"]
+    # transformers prints a line to stdout on import when WANDB_MODE=offline: keep YAML alone
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"}
     job = yaml.safe_load(subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                                        check=True, timeout=300).stdout)
+                                        check=True, timeout=300, env=env).stdout)
     assert job["override_dirname"] == "trainer.lr=0.001"  # printed as `# @package hydra.job`
 
 
