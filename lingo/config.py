@@ -141,7 +141,7 @@ class TrainerConfig:
     eval_steps: float = 0.1  # < 1: a fraction of the total steps; >= 1: every N steps
     logging_steps: int = 10
     save_total_limit: int = 2
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    precision: str = "auto"  # auto (bf16 where native, else fp32) | fp32 | bf16 (autocast)
     num_workers: int = 0
     progress_bar: bool = True
     early_stopping_patience: int | None = None  # stop after N evaluations without a gain
@@ -188,6 +188,7 @@ def _short_hash(text: str) -> str:
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
 
 
+PRECISIONS = ("auto", "fp32", "bf16")  # lingo.training.precision resolves auto
 CHOICES: dict[str, tuple] = {
     "model.arch": ("opt", "bert", "esm", "dnabert2", "llama", "gpt2", "auto", *BASELINE_ARCHES),
     "model.init": ("pretrained", "random"),
@@ -199,7 +200,7 @@ CHOICES: dict[str, tuple] = {
     "task.selection_split": ("dev", "test"),
     "tokenizer.name": ("native", "bbpe", "onehot", "kmer", "char"),
     "tokenizer.truncate": ("right", "left", "center"),
-    "trainer.precision": ("fp32", "bf16"),
+    "trainer.precision": PRECISIONS,
     "logger.name": ("wandb", "csv", "none"),
     "logger.mode": ("offline", "online", "disabled"),
 }

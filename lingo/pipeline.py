@@ -30,6 +30,7 @@ from lingo.results import (
     RANK_PATTERN,
     RANK_PLOT,
     TEST_PREDICTIONS,
+    config_identity,
     git_commit,
     read_metrics,
     save_predictions,
@@ -136,6 +137,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     metrics = record_result(
         cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
         best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
+        precision="bf16" if args.bf16 else "fp32",  # trainer.precision=auto, as resolved
         trainable_params=trainable, **ranks, total_params=total,
         train_seconds=round(run_state.train_seconds, 2),
         **(step_flops.summary(outcome.steps) if step_flops else {}),
@@ -222,16 +224,7 @@ def report_ranks(
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """What a result is: recorded in every metrics.json, completed or not."""
-    return {
-        "model": cfg.model.name,
-        "method": cfg.method.name,
-        "task": cfg.task.name,
-        "tokenizer": cfg.tokenizer.name,
-        "seed": cfg.seed,
-        "legacy": cfg.legacy,
-        "train_split": cfg.task.train_split,  # as asked (auto); a completed run: as used
-        "git_commit": git_commit(),
-    }
+    return {**config_identity(cfg), "git_commit": git_commit()}
 
 
 def run_name(cfg: DictConfig) -> str:

@@ -38,9 +38,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from scipy.special import expit, softmax
 
-from lingo.data.gue import check_bases
+from lingo.config import PRECISIONS
+from lingo.data.gue import check_bases, csv_records
 from lingo.errors import DataError, LingoError
 from lingo.results import CONFIG, METRICS, PER_LABEL, read_metrics, write_atomic
+from lingo.training.precision import compute_device, resolve_precision
 
 log = logging.getLogger("lingo.predict")
 
@@ -152,27 +154,14 @@ def _read_fasta(path: Path, text: str) -> list[Record]:
 
 
 def _read_table(path: Path, text: str, delimiter: str) -> list[Record]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except csv.Error as err:
-        raise DataError(path, f"the header is not valid CSV ({err})", "fix the first line",
-                        1) from None
+    rows = csv_records(path, text, "one record per line", delimiter)
+    _, header = next(rows)
     columns = [c.strip().lower() for c in header]
     seq_col = columns.index("sequence")
     id_col = columns.index("id") if "id" in columns else None
     records: list[Record] = []
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            raise DataError(path, f"the line is not valid CSV ({err})",
-                            "one record per line", start) from None
+    for start, row in rows:
         if not any(f.strip() for f in row):
-            start = reader.line_num + 1
             continue
         record_id = (row[id_col].strip() if id_col is not None and id_col < len(row) else "")
         record_id = record_id or str(start)
@@ -181,7 +170,6 @@ def _read_table(path: Path, text: str, delimiter: str) -> list[Record]:
             raise DataError(path, f"record {record_id!r} has an empty sequence",
                             "remove the row or fill it in", start)
         records.append(Record(record_id, _clean(path, start, record_id, sequence)))
-        start = reader.line_num + 1
     return records
 
 
@@ -369,18 +357,6 @@ def load_group(group: list[Run], device: torch.device, merge: bool, index: int):
 # ----------------------------------------------------------------------------------- inference
 
 
-def choose_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None: fp32). auto: bf16 only on a CUDA device that supports it."""
-    if precision == "fp32":
-        return None
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    if precision == "auto":
-        return torch.bfloat16 if cuda_bf16 else None
-    if device.type == "cuda" and not cuda_bf16:
-        raise LingoError("--precision bf16: this GPU does not support bf16; use fp32")
-    return torch.bfloat16
-
-
 def score_run(
     net, run: Run, records: list[Record], stride: int | None, batch_size: int,
     device: torch.device, dtype: torch.dtype | None, progress,
@@ -466,9 +442,10 @@ def predict(
     name_columns(runs)
     groups = group_runs(runs)
     log_grouping(groups)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = choose_precision(precision, device)
-    log.info("device %s, precision %s", device, "bf16" if dtype else "fp32")
+    device = compute_device()
+    precision = resolve_precision(precision, device)
+    dtype = torch.bfloat16 if precision == "bf16" else None
+    log.info("device %s, precision %s", device, precision)
 
     columns: dict[str, list] = {"id": [r.id for r in records]}
     counts: dict[str, np.ndarray] = {}
@@ -524,8 +501,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="window stride in bp (default: half the task's sequence_length)")
     parser.add_argument("--aggregate", choices=("mean", "max"), default="mean",
                         help="how window probabilities combine per label (default: mean)")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                        help="auto: bf16 only on a CUDA device that supports it")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto: bf16 where the GPU or CPU computes it natively, else fp32")
     parser.add_argument("--merge", action="store_true",
                         help="merge LoRA/AdaLoRA weights into the base (single-run groups)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

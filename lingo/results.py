@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,25 @@ RANK_HISTORY = "rank_history.jsonl"  # AdaLoRA/ARS: one line per allocation even
 RANK_PLOT = "rank_pattern.png"
 RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
 TEST_PREDICTIONS = "test_predictions.npz"  # the selected model's test logits and labels
+
+
+def config_identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a result is, read from its resolved config (a run's, or a W&B run's): the tables
+    group runs by these keys, whether the run completed, failed or never finished."""
+
+    def name(group: str) -> Any:
+        return (config.get(group) or {}).get("name")
+
+    return {
+        "model": name("model"),
+        "method": name("method"),
+        "task": name("task"),
+        "tokenizer": name("tokenizer"),
+        "seed": config.get("seed"),
+        "legacy": config.get("legacy"),
+        # as asked (auto); a completed run's metrics.json then records the split it used
+        "train_split": (config.get("task") or {}).get("train_split"),
+    }
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -39,7 +39,9 @@ from sklearn.metrics import matthews_corrcoef, roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lingo.config import PRECISIONS  # noqa: E402
 from lingo.results import git_commit  # noqa: E402
+from lingo.training.precision import compute_device, resolve_precision  # noqa: E402
 
 LM = "model=smollm2_135m"
 ARMS = {  # name -> (description, overrides)
@@ -62,7 +64,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--warmup", type=float, default=0.05, help="warmup share of the steps")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--precision", default="bf16", choices=("bf16", "fp32"))
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 autocast where the CPU/GPU computes bf16 natively, else fp32")
     p.add_argument("--delta-t", type=int, default=10, help="ARS allocation interval (Table "
                    "S1's promoter 5000 would never sample within a short budget)")
     p.add_argument("--seed", type=int, default=42)
@@ -255,7 +258,7 @@ def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
         f"{args.dev_rows}-row stratified dev subset (seed 0) every "
         f"{max(1, min(args.eval_every, args.steps))} steps, the full test split (613 rows) "
         f"once; lr {args.lr}, warmup {args.warmup:.0%} then linear decay, batch "
-        f"{args.batch_size}, {args.precision} autocast, ARS/Lingo allocation every "
+        f"{args.batch_size}, {precision_text(args)}, ARS/Lingo allocation every "
         f"{args.delta_t} steps (Table S1's other promoter settings). Intervals: "
         f"{args.bootstrap} bootstrap resamples of the test rows (percentile).",
         "",
@@ -298,10 +301,20 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def precision_text(args: argparse.Namespace) -> str:
+    text = "bf16 autocast" if args.precision == "bf16" else "fp32"
+    if args.requested_precision == "auto":
+        native = "native" if args.precision == "bf16" else "not native"
+        text += f" (`--precision auto`: bf16 is {native} on this machine)"
+    return text
+
+
 def main() -> None:
     args = parse()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "offline")
+    args.requested_precision = args.precision
+    args.precision = resolve_precision(args.precision, compute_device())  # as the runs record it
     runs = plan(args)
     if not args.report_only:
         train(runs)

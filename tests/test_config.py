@@ -124,7 +124,7 @@ def test_tokenizer_dir_resolves_tiny_tokenizers(compose_cfg, monkeypatch, tmp_pa
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("trainer.precision=fp16", "trainer.precision='fp16' is not one of: fp32, bf16"),
+        ("trainer.precision=fp16", "trainer.precision='fp16' is not one of: auto, fp32, bf16"),
         ("task.selection_metric=loss", "task.selection_metric='loss'"),
         ("method.p_drop=1.5", "method.p_drop=1.5 is outside [0.0, 1.0]"),
         ("method.delta_t=0", "method.delta_t=0 is outside"),

@@ -29,6 +29,7 @@ def test_switch_sets_the_paper_codes_procedure(compose_cfg):  # noqa: F811
     assert m.prompt.prefix == "Domain: DNA Promoter\nSequence: "  # the promoter text on h3
     assert ours.method.prompt.prefix == "Domain: DNA Histone Modification\nSequence: "
     assert cfg.task.selection_split == "test" and ours.task.selection_split == "dev"
+    assert cfg.trainer.precision == "fp32" and ours.trainer.precision == "auto"
     assert cfg.tokenizer.max_length == 128 and cfg.tokenizer.protect_prompt is False
     assert run_dir(cfg) != our_dir
     assert compose_cfg(["method=adalora", "legacy=paper_code"]).method.allocate is False

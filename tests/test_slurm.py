@@ -64,6 +64,19 @@ def _sacct(cluster: SlurmCluster, *args: str) -> list[list[str]]:
     return [line.split("|") for line in out.splitlines() if line]
 
 
+def _settled_sacct(cluster: SlurmCluster, *args: str, timeout_s: float = 60) -> list[list[str]]:
+    """sacct's rows once none is pending or running. submitit returns as soon as a task has
+    written its result, which can be before slurmd has reported the task's end to the
+    controller: for a moment sacct may still say RUNNING."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = _sacct(cluster, *args)
+        if time.monotonic() > deadline or not any(
+                state in ("PENDING", "RUNNING", "COMPLETING") for _, state in rows):
+            return rows
+        time.sleep(0.5)
+
+
 def test_sweep_runs_as_a_slurm_array(slurm, tmp_path):
     cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora,ars", "trainer.max_steps=6",
            "trainer.eval_steps=3", f"output_root={tmp_path}", *LAUNCHER]
@@ -82,7 +95,7 @@ def test_sweep_runs_as_a_slurm_array(slurm, tmp_path):
     scripts = list(submitit.rglob("*_submission.sh"))
     assert scripts and "#SBATCH --array=0-1%" in scripts[0].read_text()
     assert len(list(submitit.rglob("*_log.out"))) == 2
-    tasks = [row for row in _sacct(slurm) if row[0].count("_") == 1 and "." not in row[0]]
+    tasks = [row for row in _settled_sacct(slurm) if row[0].count("_") == 1 and "." not in row[0]]
     assert len(tasks) >= 2 and all(state == "COMPLETED" for _, state in tasks[-2:]), tasks
 
 
@@ -126,9 +139,8 @@ def test_preempted_task_is_requeued_and_resumes(slurm, tmp_path):
     assert "resuming from" in (run_dir / "train.log").read_text()
     logs = "".join(p.read_text() for p in (tmp_path / "runs" / ".submitit").rglob("*_log.*"))
     assert "this job is preempted" in logs and "Requeued job" in logs
-    states = [state for _, state in _sacct(slurm, "--duplicates", "-j", job[0])]
+    states = [state for _, state in _settled_sacct(slurm, "--duplicates", "-j", job[0])]
     assert "REQUEUED" in states and states[-1] == "COMPLETED", states
-
 
 
 def test_a_failed_run_fails_the_sweep(slurm, tmp_path):

@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from lingo.training.checkpoints import MARKER, last_complete_checkpoint
+from lingo.training.precision import resolve_precision
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -30,7 +32,7 @@ def train(run_env: dict, run_dir: Path, *overrides: str) -> dict:
 
 REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/mcc", "best_step",
             "trainable_params", "total_params", "train_seconds", "model", "method", "task",
-            "tokenizer", "train_split", "seed", "git_commit", "status"}
+            "tokenizer", "train_split", "seed", "git_commit", "status", "precision"}
 
 
 @pytest.mark.parametrize("method", ["fmft", "lora", "adalora"])
@@ -40,6 +42,8 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     metrics = train(run_env, run_dir, f"method={method}", "trainer.max_steps=30", *extra)
     assert set(metrics) >= REQUIRED
     assert metrics["status"] == "completed" and metrics["method"] == method
+    # trainer.precision=auto, as resolved on this machine
+    assert metrics["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert metrics["train_split"] == "train" and metrics["n_train"] == 4904
     assert 0.0 <= metrics["test/auc"] <= 1.0 and -1.0 <= metrics["test/mcc"] <= 1.0
     assert 0 < metrics["trainable_params"] <= metrics["total_params"]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lingo.data.gue import _read_text, _rows, check_bases
+from lingo.data.gue import check_bases, csv_records, read_text
 from lingo.data.splits import Split, TaskData
 from lingo.errors import DataError
 
@@ -172,7 +172,7 @@ def read_csv_split(path: Path, name: str, num_labels: int, length: int | None) -
     """``sequence,label`` rows, ``label`` a list literal of ``num_labels`` 0/1 values; every
     sequence ``length`` bp (None: the first row's length)."""
     path = Path(path)
-    rows = _rows(path, _read_text(path, name))
+    rows = csv_records(path, read_text(path, name))
     first = next(rows, None)
     columns = [c.strip().lower() for c in first[1]] if first else []
     if "sequence" not in columns or "label" not in columns:

@@ -20,10 +20,10 @@ ALPHABET = frozenset("ACGTN")
 def read_split(path: Path, name: str, num_labels: int) -> Split:
     """Read one split; every problem is reported with the file, the row and the fix."""
     path = Path(path)
-    text = _read_text(path, name)
+    text = read_text(path, name)
     sequences: list[str] = []
     labels: list[int] = []
-    rows = _rows(path, text)
+    rows = csv_records(path, text)
     first = next(rows, None)
     if first is None:
         raise DataError(
@@ -49,7 +49,8 @@ def read_split(path: Path, name: str, num_labels: int) -> Split:
     return Split(name, sequences, np.asarray(labels, dtype=np.int64), str(path))
 
 
-def _read_text(path: Path, name: str) -> str:
+def read_text(path: Path, name: str) -> str:
+    """The text of the {name} split at ``path``; missing, unreadable or non-UTF-8 is a DataError."""
     if not path.is_file():
         raise DataError(
             path,
@@ -74,9 +75,13 @@ def _read_text(path: Path, name: str) -> str:
         ) from None
 
 
-def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on (a quoted field may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def csv_records(
+    path: Path, text: str, fix: str = "write `sequence,label` rows, one per line",
+    delimiter: str = ",",
+) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on (a quoted field may span lines); a record
+    that is not valid CSV is a DataError naming its line, with ``fix``."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     while True:
         try:
@@ -84,8 +89,7 @@ def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as err:
-            raise DataError(path, f"the line is not valid CSV ({err})",
-                            "write `sequence,label` rows, one per line", start) from None
+            raise DataError(path, f"the line is not valid CSV ({err})", fix, start) from None
         yield start, row
         start = reader.line_num + 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lingo.results import CONFIG, METRICS
+from lingo.results import CONFIG, METRICS, config_identity
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,8 @@ def setup_of(train_split: object, legacy: object) -> str:
 def _incomplete(config_path: Path) -> dict:
     """A run that wrote its config and never its metrics: running, or killed (say, by SLURM
     for memory); the tables mark its cell instead of silently dropping it."""
-    cfg = OmegaConf.load(config_path)
     return {
-        "model": cfg.model.name, "method": cfg.method.name, "task": cfg.task.name,
-        "tokenizer": cfg.tokenizer.name, "seed": cfg.seed, "legacy": cfg.get("legacy"),
-        "train_split": cfg.task.train_split, "status": "incomplete",
+        **config_identity(OmegaConf.load(config_path)), "status": "incomplete",
         "error": "no metrics.json: still running, or killed before it finished",
     }
 

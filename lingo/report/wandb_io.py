@@ -8,8 +8,7 @@ import pandas as pd
 
 from lingo.errors import LingoError
 from lingo.report.runs import runs_frame
-
-IDENTITY = ("model", "method", "task", "tokenizer")
+from lingo.results import config_identity
 
 
 def log_report(tables: dict[str, pd.DataFrame], figures: list[Path], out: Path, mode: str,
@@ -44,10 +43,7 @@ def fetch_runs(project: str, entity: str | None) -> pd.DataFrame:
                                            filters={"jobType": "train"})
         rows = []
         for run in found:
-            config = run.config
-            row = {key: (config.get(key) or {}).get("name") for key in IDENTITY}
-            row |= {"seed": config.get("seed"), "legacy": config.get("legacy"),
-                    "train_split": (config.get("task") or {}).get("train_split")}
+            row = config_identity(run.config)
             row |= {k: v for k, v in run.summary.items() if not k.startswith("_")}
             row.setdefault("status", "failed" if run.state in ("failed", "crashed")
                            else "incomplete")

@@ -19,6 +19,7 @@ from lingo.config import TrainerConfig
 from lingo.errors import LingoError
 from lingo.metrics import classification_metrics, greater_is_better, per_label_metrics
 from lingo.training.collator import PadCollator
+from lingo.training.precision import compute_device, resolve_precision
 
 
 def planned_steps(n_train: int, trainer: TrainerConfig) -> tuple[int, int]:
@@ -54,8 +55,8 @@ def training_arguments(
         logging_steps=trainer.logging_steps,
         seed=seed,
         data_seed=seed,
-        bf16=trainer.precision == "bf16",
-        use_cpu=not torch.cuda.is_available(),
+        bf16=resolve_precision(trainer.precision, compute_device()) == "bf16",
+        use_cpu=compute_device().type == "cpu",
         dataloader_num_workers=trainer.num_workers,
         # Length-grouped batches: less padding, but another sample order (so other results);
         # measured by `make bench` (README "Performance"), off by default.
