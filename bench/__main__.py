@@ -20,18 +20,20 @@ import time
 from pathlib import Path
 
 from bench.common import REPO, machine, today
+from lingo.training.precision import native_bf16
 
-# The fast-path switches "ours" runs with (README "Performance"): bf16 autocast and
-# length-grouped batches; dynamic padding, cached tokenization and SDPA are defaults.
-FAST = ["trainer.precision=bf16", "trainer.group_by_length=true", "trainer.eval_batch_size=64"]
+# "Ours" runs with the defaults (trainer.precision=auto: bf16 autocast where the CPU computes
+# bf16 natively; eval batch 64; dynamic padding, cached tokenization, SDPA) plus the one fast
+# path that is off by default, length-grouped batches (README "Performance").
+FAST = ["trainer.group_by_length=true"]
 
 FULL = dict(model="opt125m", tasks=["prom_tata", "h3"], methods=["lora", "adalora", "ars"],
             warmup=1, steps=5, eval_rows=32, equiv_model="tiny_opt", equiv_steps=200,
             equiv_seeds=[1, 2], equiv_lr=1e-3, tables=1000, predict_steps=20, predict_rows=None,
-            alloc_reps=10)
+            alloc_reps=10, precision_reps=3)
 SMOKE = dict(FULL, model="tiny_opt", tasks=["prom_tata"], warmup=1, steps=1, eval_rows=4,
              equiv_steps=3, equiv_seeds=[1], tables=20, predict_steps=2, predict_rows=16,
-             alloc_reps=2)
+             alloc_reps=2, precision_reps=1)
 
 
 def env() -> dict:
@@ -117,6 +119,80 @@ def allocator(p: dict, lines: list, out: dict) -> None:
                       f"{r['matrices']} matrices, ARS vs PEFT AdaLoRA", r["ars_ms"],
                       r["adalora_ms"], "ms", higher_is_better=False))
     out["allocator"] = r
+
+
+def precision(p: dict, lines: list, out: dict) -> None:
+    """Why ``trainer.precision=auto`` is bf16 only where native: bf16 autocast against fp32 on
+    this CPU, one OPT-125M MLP block (768 -> 3072 -> 768) forward and backward over a batch of
+    8 x 170 tokens, interleaved, median of ``precision_reps``."""
+    import torch
+
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(torch.nn.Linear(768, 3072), torch.nn.ReLU(),
+                                torch.nn.Linear(3072, 768))
+    x = torch.randn(8 * 170, 768)
+
+    def seconds(bf16: bool) -> float:
+        started = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = block(x).float().square().mean()
+        loss.backward()
+        return time.perf_counter() - started
+
+    seconds(True), seconds(False)  # warm-up: oneDNN builds its kernels on first use
+    times = {True: [], False: []}
+    for _ in range(p["precision_reps"]):
+        for bf16 in (True, False):
+            times[bf16].append(seconds(bf16))
+    bf16_ms, fp32_ms = (round(1000 * statistics.median(times[k]), 2) for k in (True, False))
+    native = native_bf16(torch.device("cpu"))
+    out["precision"] = {"native_bf16": native, "bf16_ms": bf16_ms, "fp32_ms": fp32_ms,
+                        "auto": "bf16" if native else "fp32"}
+    lines.append(line("bf16_vs_fp32_block_ms", "bf16 autocast vs fp32 step of one OPT-125M MLP "
+                      f"block, 8 x 170 tokens (this CPU: {'native' if native else 'no native'} "
+                      f"bf16, so auto = {out['precision']['auto']})", bf16_ms, fp32_ms, "ms",
+                      higher_is_better=False))
+
+
+def batches(p: dict, lines: list, out: dict) -> None:
+    """Why ``trainer.group_by_length`` is off by default: where token count and label are
+    correlated, HF's length-grouped sampler makes batches of one label more often. The spread
+    of each batch's positive share, grouped vs random order, over the split the bench trains
+    on (tokenized as ours tokenizes it), one epoch."""
+    import numpy as np
+    import torch
+    from scipy.stats import pointbiserialr
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    from bench.common import compose_cfg
+    from lingo.data import load_task
+    from lingo.tokenization import build_tokenizer, tokenize_split
+
+    out["batches"] = {}
+    for task in p["tasks"]:
+        cfg = compose_cfg(f"model={p['model']}", f"task={task}")
+        split = load_task(cfg.task, cfg.seed).train
+        tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
+        lengths = [len(ids) for ids in
+                   tokenize_split(split, tokenizer, Path(cfg.cache_dir))["input_ids"]]
+        labels = np.asarray(split.labels)
+        size = cfg.trainer.batch_size
+
+        def share_sd(order: list[int], labels=labels, size=size) -> float:
+            full = len(order) - len(order) % size
+            return float(labels[np.asarray(order[:full])].reshape(-1, size).mean(1).std())
+
+        grouped = get_length_grouped_indices(lengths, size,
+                                             generator=torch.Generator().manual_seed(0))
+        shuffled = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(0))
+        r = float(pointbiserialr(labels, lengths).statistic)
+        sd = {"grouped": round(share_sd(grouped), 3),
+              "random": round(share_sd(shuffled.tolist()), 3)}
+        out["batches"][task] = {"rows": len(lengths), "length_label_r": round(r, 3), **sd}
+        lines.append(line(f"batch_label_share_sd/{task}", f"{task}: sd of the positive share "
+                          f"of a batch of {size}, group_by_length vs random order "
+                          f"({len(lengths)} rows; token count vs label r = {r:.2f})",
+                          sd["grouped"], sd["random"], "sd", higher_is_better=False))
 
 
 def equivalence(p: dict, tmp: Path, lines: list, out: dict) -> None:
@@ -256,7 +332,8 @@ def markdown(results: dict) -> str:
     head = (f"# `make bench` results\n\n{results['machine']}, {results['date']}"
             f"{' (smoke mode: not a measurement)' if results['smoke'] else ''}; "
             f"whole bench {results['bench_seconds']} s. Ratio = ours / baseline, measured in "
-            "the same invocation. Ours: " + ", ".join(f"`{f}`" for f in FAST) + ".\n\n"
+            "the same invocation. Ours: the defaults and " + ", ".join(f"`{f}`" for f in FAST)
+            + ".\n\n"
             f"- train_throughput_ratio (worst configuration): {results['train_throughput_ratio']}"
             f"\n- ars_vs_adalora_step_ratio: {results['ars_vs_adalora_step_ratio']}\n"
             f"- ars_vs_lora_step_ratio: {results['ars_vs_lora_step_ratio']}\n\n"
@@ -276,8 +353,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny model, 1-2 steps: seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench")
-    parser.add_argument("--sections", default="training,allocator,equivalence,tables,gpu,"
-                        "predict", help="comma-separated subset (development)")
+    parser.add_argument("--sections", help="comma-separated subset (development)",
+                        default="training,allocator,precision,batches,equivalence,tables,gpu,"
+                        "predict")
     args = parser.parse_args(argv)
     p = SMOKE if args.smoke else FULL
     sections = set(args.sections.split(","))
@@ -289,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(tmp_name)
         for name, section in (("training", lambda: training(p, tmp, lines, out)),
                               ("allocator", lambda: allocator(p, lines, out)),
+                              ("precision", lambda: precision(p, lines, out)),
+                              ("batches", lambda: batches(p, lines, out)),
                               ("equivalence", lambda: equivalence(p, tmp, lines, out)),
                               ("tables", lambda: tables(p, tmp, lines, out)),
                               ("gpu", lambda: gpu(lines, out)),

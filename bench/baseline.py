@@ -63,12 +63,12 @@ def apply_peft(net, method: str, targets: str, r: int, lora_alpha: float, lora_d
     return get_peft_model(net, AdaLoraConfig(**common, **adalora))
 
 
-def arguments(out: Path, batch_size: int, eval_batch_size: int, lr: float, warmup_ratio: float,
-              weight_decay: float, max_steps: int, seed: int) -> TrainingArguments:
+def arguments(out: Path, batch_size: int, lr: float, warmup_ratio: float, weight_decay: float,
+              max_steps: int, seed: int) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(out),
         per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=eval_batch_size,
+        per_device_eval_batch_size=16,  # the paper's (Methods 4.4)
         learning_rate=lr,
         lr_scheduler_type="linear",
         warmup_steps=warmup_ratio,

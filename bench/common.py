@@ -14,12 +14,14 @@ from omegaconf import DictConfig
 from transformers import Trainer, TrainerCallback
 
 from lingo.config import register_configs
+from lingo.training.precision import native_bf16
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
-    """CPU model, cores, torch version (and the GPU when one is used)."""
+    """CPU model, cores, whether it computes bf16 natively, torch version (and the GPU when one
+    is used)."""
     cpu = platform.processor() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -28,7 +30,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    text = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
+    bf16 = "native bf16" if native_bf16(torch.device("cpu")) else "no native bf16"
+    text = f"{cpu}, {os.cpu_count()} cores, {bf16}, torch {torch.__version__}"
     if torch.cuda.is_available():
         text += f", {torch.cuda.get_device_name(0)}"
     return text

@@ -104,8 +104,8 @@ def run_method(spec: dict, method: str, work: Path) -> dict:
                                   m.init_r if method != "lora" else m.r, m.lora_alpha,
                                   m.lora_dropout, adalora)
         t = cfg.trainer
-        args = baseline.arguments(work / "checkpoints", t.batch_size, t.eval_batch_size, t.lr,
-                                  t.warmup_ratio, t.weight_decay, t.max_steps, cfg.seed)
+        args = baseline.arguments(work / "checkpoints", t.batch_size, t.lr, t.warmup_ratio,
+                                  t.weight_decay, t.max_steps, cfg.seed)
         trainer = baseline.PaperTrainer(model=net, args=args, train_dataset=datasets["train"],
                                         callbacks=[meter])
         trainer.allocate = adalora is not None
