@@ -32,7 +32,7 @@ def train(run_env: dict, run_dir: Path, *overrides: str) -> dict:
 
 REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/mcc", "best_step",
             "trainable_params", "total_params", "train_seconds", "model", "method", "task",
-            "tokenizer", "train_split", "seed", "git_commit", "status", "precision"}
+            "tokenizer", "train_split", "seed", "git_commit", "status"}
 
 
 @pytest.mark.parametrize("method", ["fmft", "lora", "adalora"])
