@@ -50,7 +50,7 @@ def read_split(path: Path, name: str, num_labels: int) -> Split:
 
 
 def read_text(path: Path, name: str) -> str:
-    """The text of the {name} split at ``path``; missing, unreadable or non-UTF-8 is a DataError."""
+    """The text of split ``name`` at ``path``; missing, unreadable or non-UTF-8 is a DataError."""
     if not path.is_file():
         raise DataError(
             path,
