@@ -30,10 +30,10 @@ FAST = ["trainer.group_by_length=true"]
 FULL = dict(model="opt125m", tasks=["prom_tata", "h3"], methods=["lora", "adalora", "ars"],
             warmup=1, steps=5, eval_rows=32, equiv_model="tiny_opt", equiv_steps=200,
             equiv_seeds=[1, 2], equiv_lr=1e-3, tables=1000, predict_steps=20, predict_rows=None,
-            alloc_reps=10, precision_reps=3)
+            alloc_reps=10, precision_reps=3, precision_tokens=8 * 170)
 SMOKE = dict(FULL, model="tiny_opt", tasks=["prom_tata"], warmup=1, steps=1, eval_rows=4,
              equiv_steps=3, equiv_seeds=[1], tables=20, predict_steps=2, predict_rows=16,
-             alloc_reps=2, precision_reps=1)
+             alloc_reps=2, precision_reps=1, precision_tokens=64)
 
 
 def env() -> dict:
@@ -123,14 +123,15 @@ def allocator(p: dict, lines: list, out: dict) -> None:
 
 def precision(p: dict, lines: list, out: dict) -> None:
     """Why ``trainer.precision=auto`` is bf16 only where native: bf16 autocast against fp32 on
-    this CPU, one OPT-125M MLP block (768 -> 3072 -> 768) forward and backward over a batch of
-    8 x 170 tokens, interleaved, median of ``precision_reps``."""
+    this CPU, one OPT-125M MLP block (768 -> 3072 -> 768) forward and backward over
+    ``precision_tokens`` tokens (8 x 170: a training batch), interleaved, median of
+    ``precision_reps``."""
     import torch
 
     torch.manual_seed(0)
     block = torch.nn.Sequential(torch.nn.Linear(768, 3072), torch.nn.ReLU(),
                                 torch.nn.Linear(3072, 768))
-    x = torch.randn(8 * 170, 768)
+    x = torch.randn(p["precision_tokens"], 768)
 
     def seconds(bf16: bool) -> float:
         started = time.perf_counter()
@@ -149,8 +150,9 @@ def precision(p: dict, lines: list, out: dict) -> None:
     out["precision"] = {"native_bf16": native, "bf16_ms": bf16_ms, "fp32_ms": fp32_ms,
                         "auto": "bf16" if native else "fp32"}
     lines.append(line("bf16_vs_fp32_block_ms", "bf16 autocast vs fp32 step of one OPT-125M MLP "
-                      f"block, 8 x 170 tokens (this CPU: {'native' if native else 'no native'} "
-                      f"bf16, so auto = {out['precision']['auto']})", bf16_ms, fp32_ms, "ms",
+                      f"block, {p['precision_tokens']} tokens (this CPU: "
+                      f"{'native' if native else 'no native'} bf16, so auto = "
+                      f"{out['precision']['auto']})", bf16_ms, fp32_ms, "ms",
                       higher_is_better=False))
 
 
