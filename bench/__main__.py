@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import REPO, machine, today
-from lingo.training.precision import native_bf16
+from lingo.training.precision import resolve_precision
 
 # "Ours" runs with the defaults (trainer.precision=auto: bf16 autocast where the CPU computes
 # bf16 natively; eval batch 64; dynamic padding, cached tokenization, SDPA) plus the one fast
@@ -146,13 +146,14 @@ def precision(p: dict, lines: list, out: dict) -> None:
         for bf16 in (True, False):
             times[bf16].append(seconds(bf16))
     bf16_ms, fp32_ms = (round(1000 * statistics.median(times[k]), 2) for k in (True, False))
-    native = native_bf16(torch.device("cpu"))
+    auto = resolve_precision("auto", torch.device("cpu"))
+    native = auto == "bf16"
     out["precision"] = {"native_bf16": native, "bf16_ms": bf16_ms, "fp32_ms": fp32_ms,
-                        "auto": "bf16" if native else "fp32"}
+                        "auto": auto}
     lines.append(line("bf16_vs_fp32_block_ms", "bf16 autocast vs fp32 step of one OPT-125M MLP "
                       f"block, {p['precision_tokens']} tokens (this CPU: "
-                      f"{'native' if native else 'no native'} bf16, so auto = "
-                      f"{out['precision']['auto']})", bf16_ms, fp32_ms, "ms",
+                      f"{'native' if native else 'no native'} bf16, so auto = {auto})",
+                      bf16_ms, fp32_ms, "ms",
                       higher_is_better=False))
 
 

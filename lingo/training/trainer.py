@@ -33,6 +33,7 @@ def planned_steps(n_train: int, trainer: TrainerConfig) -> tuple[int, int]:
 def training_arguments(
     trainer: TrainerConfig, checkpoint_dir: Path, seed: int, selection_metric: str, report_to: str
 ) -> TrainingArguments:
+    device = compute_device()
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=trainer.batch_size,
@@ -55,8 +56,8 @@ def training_arguments(
         logging_steps=trainer.logging_steps,
         seed=seed,
         data_seed=seed,
-        bf16=resolve_precision(trainer.precision, compute_device()) == "bf16",
-        use_cpu=compute_device().type == "cpu",
+        bf16=resolve_precision(trainer.precision, device) == "bf16",
+        use_cpu=device.type == "cpu",
         dataloader_num_workers=trainer.num_workers,
         # Length-grouped batches: less padding, but another sample order (so other results);
         # measured by `make bench` (README "Performance"), off by default.
