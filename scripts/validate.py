@@ -10,11 +10,15 @@ full test split once, at the end), a fixed budget of optimizer steps per arm:
   random_lingo   the same architecture with random weights + Lingo (the control arm)
   kmer_lr        6-mer logistic regression (model=kmer_lr method=none)
 
-Each arm is one `train.py` run in its own directory (outputs/validate/<arm>/seed<s>-steps<n>):
+Each arm is one `train.py` run in its own directory (validation/runs/<arm>/seed<s>-steps<n>):
 an interrupted validate resumes its arm from the last checkpoint, and finished arms are
-skipped. Then it writes validation/results.md (AUC and MCC with bootstrap 95% intervals from
-each run's test_predictions.npz, steps, wall time, trainable parameters, CPU, commit, date) and
-validation/curves.png (dev AUC against steps), and prints a short reading of the numbers.
+skipped. A finished run's result files (metrics.json, history.jsonl, test_predictions.npz,
+config.yaml, validate_wall.json) are tracked by git, its checkpoints and model are not
+(.gitignore): the arms of a run too long for one sitting can be finished on other days or
+machines, and each arm's machine, precision, commit and date are reported beside its numbers.
+Then it writes validation/results.md (AUC and MCC with bootstrap 95% intervals from each run's
+test_predictions.npz, steps, wall time, trainable parameters) and validation/curves.png (dev
+AUC against steps), and prints a short reading of the numbers.
 
     python scripts/validate.py                 # 300 steps per arm (hours on 2 CPU cores)
     python scripts/validate.py --steps 30      # a quick run (stated in results.md)
@@ -40,7 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lingo.config import PRECISIONS  # noqa: E402
-from lingo.results import git_commit  # noqa: E402
+from lingo.results import (  # noqa: E402
+    CONFIG,
+    HISTORY,
+    METRICS,
+    TEST_PREDICTIONS,
+    git_commit,
+    write_json,
+)
 from lingo.training.precision import compute_device, resolve_precision  # noqa: E402
 
 LM = "model=smollm2_135m"
@@ -52,7 +63,8 @@ ARMS = {  # name -> (description, overrides)
     "kmer_lr": ("6-mer logistic regression", ["model=kmer_lr", "method=none"]),
 }
 SECOND_SEED_ARMS = ("lingo", "random_lingo")
-WALL = "validate_wall.json"  # beside metrics.json: the arm's wall time as this script saw it
+WALL = "validate_wall.json"  # beside metrics.json: wall time, machine and date of the arm
+RESULT_FILES = (METRICS, HISTORY, TEST_PREDICTIONS, CONFIG, WALL)  # tracked (.gitignore)
 
 
 def parse() -> argparse.Namespace:
@@ -65,7 +77,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=0.05, help="warmup share of the steps")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bf16 autocast where the CPU/GPU computes bf16 natively, else fp32")
+                   help="auto: the precision of the arms already finished, so that arms stay "
+                   "comparable; with none, bf16 autocast where the CPU/GPU computes bf16 "
+                   "natively, else fp32")
     p.add_argument("--delta-t", type=int, default=10, help="ARS allocation interval (Table "
                    "S1's promoter 5000 would never sample within a short budget)")
     p.add_argument("--seed", type=int, default=42)
@@ -73,7 +87,7 @@ def parse() -> argparse.Namespace:
                    help=f"also run {', '.join(SECOND_SEED_ARMS)} with seed+1")
     p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     p.add_argument("--task", default="prom_tata")
-    p.add_argument("--runs", type=Path, default=ROOT / "outputs" / "validate")
+    p.add_argument("--runs", type=Path, default=ROOT / "validation" / "runs")
     p.add_argument("--out", type=Path, default=ROOT / "validation")
     p.add_argument("--bootstrap", type=int, default=2000)
     p.add_argument("--report-only", action="store_true")
@@ -103,7 +117,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, int, Path, list[str]]]:
 
 
 def completed(run_dir: Path) -> bool:
-    path = run_dir / "metrics.json"
+    path = run_dir / METRICS
     return path.is_file() and json.loads(path.read_text()).get("status") == "completed"
 
 
@@ -120,7 +134,8 @@ def train(runs: list[tuple[str, int, Path, list[str]]]) -> None:
             sys.exit(f"[validate] {arm} seed {seed} failed (exit {result.returncode}); see "
                      f"{run_dir}/train.log. Run the same command again to resume.")
         previous = _read_json(run_dir / WALL).get("wall_seconds", 0.0)  # resumed: add up
-        (run_dir / WALL).write_text(json.dumps({"wall_seconds": previous + wall}) + "\n")
+        write_json(run_dir / WALL, {"wall_seconds": previous + wall, "cpu": cpu_model(),
+                                    "finished": datetime.date.today().isoformat()})
         print(f"[validate] {arm} seed {seed}: {wall / 60:.1f} min", flush=True)
 
 
@@ -160,10 +175,10 @@ def collect(runs: list[tuple[str, int, Path, list[str]]], n_boot: int) -> list[d
     for arm, seed, run_dir, _ in runs:
         if not completed(run_dir):
             continue
-        metrics = _read_json(run_dir / "metrics.json")
-        saved = np.load(run_dir / "test_predictions.npz")
+        metrics = _read_json(run_dir / METRICS)
+        saved = np.load(run_dir / TEST_PREDICTIONS)
         probs = softmax(saved["logits"].astype(np.float64), axis=-1)[:, 1]
-        history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().split(
+        history = [json.loads(line) for line in (run_dir / HISTORY).read_text().split(
             "\n") if line.strip()]
         rows.append({
             "arm": arm, "seed": seed, "run_dir": run_dir, "metrics": metrics, "probs": probs,
@@ -227,6 +242,22 @@ def reading(rows: list[dict], n_boot: int, steps: int) -> list[str]:
     return lines
 
 
+def _precision_name(precision: str) -> str:
+    return "bf16 autocast" if precision == "bf16" else precision
+
+
+def provenance(rows: list[dict]) -> list[str]:
+    """Where and how each run was made: arms may be finished on other days and machines."""
+    table = ["| arm | seed | machine | precision | commit | finished |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        m, wall = r["metrics"], _read_json(r["run_dir"] / WALL)
+        table.append(f"| {r['arm']} | {r['seed']} | {wall.get('cpu', '–')} | "
+                     f"{_precision_name(m['precision']) if 'precision' in m else '–'} | "
+                     f"`{(m.get('git_commit') or '–')[:12]}` | {wall.get('finished', '–')} |")
+    return table
+
+
 def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     header = ("| arm | seed | steps | test AUC [95% CI] | test MCC [95% CI] | best dev AUC "
@@ -247,18 +278,24 @@ def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
     if missing:
         notes.insert(0, f"- **Not run yet** at this budget: {', '.join(missing)}; "
                         "`make validate` runs them (finished arms are skipped).")
+    mixed = sorted({r["metrics"]["precision"] for r in rows if "precision" in r["metrics"]})
+    if len(mixed) > 1:
+        notes.insert(0, f"- **The arms trained in different precisions** ({', '.join(mixed)}): "
+                        "a difference between them may come from that too.")
     text = "\n".join([
         "# Validation: SmolLM2-135M (pretrained, offline) on GUE prom_300_tata",
         "",
         f"Generated by `python scripts/validate.py --steps {args.steps}` "
         f"({'the default budget' if args.steps == 300 else 'a reduced budget: default 300'}) "
-        f"on {datetime.date.today().isoformat()}, commit `{git_commit()}`, CPU: {cpu_model()}.",
+        f"on {datetime.date.today().isoformat()}, commit `{git_commit()}`; each run's machine, "
+        "precision, commit and date are under Provenance.",
         "",
         f"Settings: full train split (4,904 rows), checkpoints selected on a fixed "
         f"{args.dev_rows}-row stratified dev subset (seed 0) every "
         f"{max(1, min(args.eval_every, args.steps))} steps, the full test split (613 rows) "
         f"once; lr {args.lr}, warmup {args.warmup:.0%} then linear decay, batch "
-        f"{args.batch_size}, {precision_text(args)}, ARS/Lingo allocation every "
+        f"{args.batch_size}, {_precision_name(args.precision)} ({args.precision_why}), "
+        "ARS/Lingo allocation every "
         f"{args.delta_t} steps (Table S1's other promoter settings). Intervals: "
         f"{args.bootstrap} bootstrap resamples of the test rows (percentile).",
         "",
@@ -267,6 +304,10 @@ def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
         "## Reading",
         "",
         *notes,
+        "",
+        "## Provenance",
+        "",
+        *provenance(rows),
         "",
         "Dev AUC during training: `curves.png`. Run directories: "
         f"`{os.path.relpath(args.runs, ROOT)}/<arm>/seed<seed>-steps<steps>/`.",
@@ -301,20 +342,32 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def precision_text(args: argparse.Namespace) -> str:
-    text = "bf16 autocast" if args.precision == "bf16" else "fp32"
-    if args.requested_precision == "auto":
-        native = "native" if args.precision == "bf16" else "not native"
-        text += f" (`--precision auto`: bf16 is {native} on this machine)"
-    return text
+def finished_precision(runs: list[tuple[str, int, Path, list[str]]]) -> str | None:
+    """The precision the finished language-model arms trained in, when they agree."""
+    used = {_read_json(run_dir / METRICS).get("precision")
+            for arm, _, run_dir, _ in runs if arm != "kmer_lr" and completed(run_dir)}
+    used.discard(None)
+    return used.pop() if len(used) == 1 else None
+
+
+def choose_precision(args: argparse.Namespace) -> tuple[str, str]:
+    """(precision, why): `auto` keeps the finished arms' precision, so that arms run on other
+    days or machines stay comparable; with none finished, the hardware decides."""
+    if args.precision != "auto":
+        return args.precision, "asked for"
+    finished = finished_precision(plan(args))
+    if finished:
+        return finished, "`--precision auto`: the precision of the arms already finished"
+    chosen = resolve_precision("auto", compute_device())
+    native = "native" if chosen == "bf16" else "not native"
+    return chosen, f"`--precision auto`: bf16 is {native} on this machine"
 
 
 def main() -> None:
     args = parse()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "offline")
-    args.requested_precision = args.precision
-    args.precision = resolve_precision(args.precision, compute_device())  # as the runs record it
+    args.precision, args.precision_why = choose_precision(args)  # as the runs record it
     runs = plan(args)
     if not args.report_only:
         train(runs)

@@ -3,6 +3,7 @@ its errors, the config and tokenizer read from it, and (slow) every arm of `make
 few steps on a small slice of the real prom_300_tata data."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from importlib import metadata
@@ -127,5 +128,8 @@ def test_validate_runs_every_arm_for_a_few_steps(run_env, data_dir, tmp_path):
         assert (tmp_path / "runs" / arm / "seed42-steps2" / "test_predictions.npz").is_file()
     assert (tmp_path / "out" / "curves.png").stat().st_size > 0
     assert "## Reading" in results and "Pretraining" in results
+    wall = json.loads((tmp_path / "runs" / "lingo" / "seed42-steps2" / "validate_wall.json")
+                      .read_text())  # provenance: each arm's machine and date, in the report
+    assert f"| lingo | 42 | {wall['cpu']} | " in results and wall["finished"] in results
     again = subprocess.run(command, env=run_env, capture_output=True, text=True, cwd=REPO)
     assert again.returncode == 0 and again.stdout.count("done already") == 5

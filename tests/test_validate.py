@@ -1,0 +1,85 @@
+"""`make validate` across sittings: which run files git keeps, and how `--precision auto` keeps
+arms comparable when they are finished on other days or machines. (Every arm end to end, with
+SmolLM2: tests/test_smollm2.py.)"""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPT = REPO / "scripts" / "validate.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("lingo_validate", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+validate = _load()
+RUN = "validation/runs/lingo/seed42-steps300"
+
+
+def _ignored(path: str) -> bool:
+    done = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO)
+    assert done.returncode in (0, 1), "git check-ignore failed: is this a git checkout?"
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(),
+                    reason="needs git and a checkout")
+def test_git_keeps_a_runs_results_and_not_its_checkpoints():
+    for name in validate.RESULT_FILES:
+        assert not _ignored(f"{RUN}/{name}"), name
+    for name in ("checkpoint-100/adapter_model.safetensors", "model/adapter_model.safetensors",
+                 "train.log", ".hydra/config.yaml", "rank_history.jsonl"):
+        assert _ignored(f"{RUN}/{name}"), name
+
+
+def _args(runs: Path, precision: str = "auto") -> object:
+    return validate.argparse.Namespace(
+        steps=300, eval_every=100, dev_rows=200, lr=3e-4, warmup=0.05, batch_size=8,
+        precision=precision, delta_t=10, seed=42, second_seed=False,
+        arms=list(validate.ARMS), task="prom_tata", runs=runs, extra=[])
+
+
+def _finish(runs: Path, arm: str, **metrics: object) -> None:
+    run_dir = runs / arm / "seed42-steps300"
+    run_dir.mkdir(parents=True)
+    (run_dir / validate.METRICS).write_text(json.dumps({"status": "completed", **metrics}))
+
+
+@pytest.fixture
+def bf16_machine(monkeypatch):
+    monkeypatch.setattr(validate, "resolve_precision", lambda asked, device: "bf16")
+
+
+def test_auto_keeps_the_precision_of_the_arms_already_finished(tmp_path, bf16_machine):
+    _finish(tmp_path, "lingo", precision="fp32")
+    _finish(tmp_path, "kmer_lr")  # a baseline trains no language model: no precision
+    precision, why = validate.choose_precision(_args(tmp_path))
+    assert precision == "fp32" and "already finished" in why
+    assert f"trainer.precision={precision}" in validate.plan(_args(tmp_path, precision))[0][3]
+
+
+def test_auto_asks_the_hardware_when_no_arm_or_arms_disagree(tmp_path, bf16_machine):
+    assert validate.choose_precision(_args(tmp_path))[0] == "bf16"
+    _finish(tmp_path, "lingo", precision="fp32")
+    _finish(tmp_path, "ars", precision="bf16")
+    precision, why = validate.choose_precision(_args(tmp_path))
+    assert precision == "bf16" and "native on this machine" in why
+
+
+def test_an_explicit_precision_wins(tmp_path, bf16_machine):
+    _finish(tmp_path, "lingo", precision="bf16")
+    assert validate.choose_precision(_args(tmp_path, "fp32")) == ("fp32", "asked for")
