@@ -1,12 +1,26 @@
 """Shared fixtures: the real data and tokenizers beside the project (skipped when absent)."""
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of scripts/ (not a package) as a module, registered under ``lingo_<name>``
+    (dataclasses need the module registered)."""
+    spec = importlib.util.spec_from_file_location(f"lingo_{name}", REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _folder(variable: str, default: Path) -> Path | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import threading
@@ -11,25 +10,17 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "download_data.py"
 UNREACHABLE = "http://127.0.0.1:9/GUE.zip"  # discard port: closed on any normal machine
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lingo_download_data", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-dd = _load()
+dd = load_script("download_data")
 
 TASKS = {
     "prom/prom_300_tata": "TATAAAAGGCCGCGCGATATAT",

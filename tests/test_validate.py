@@ -2,31 +2,16 @@
 arms comparable when they are finished on other days or machines. (Every arm end to end, with
 SmolLM2: tests/test_smollm2.py.)"""
 
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
-SCRIPT = REPO / "scripts" / "validate.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lingo_validate", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-validate = _load()
+validate = load_script("validate")
 RUN = "validation/runs/lingo/seed42-steps300"
 
 
