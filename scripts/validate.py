@@ -95,8 +95,10 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def plan(args: argparse.Namespace) -> list[tuple[str, int, Path, list[str]]]:
-    """(arm, seed, run directory, train.py overrides) of every run."""
+def plan(args: argparse.Namespace,
+         arms: list[str] | None = None) -> list[tuple[str, int, Path, list[str]]]:
+    """(arm, seed, run directory, train.py overrides) of every run of ``arms`` (default: the
+    arms asked for)."""
     eval_every = max(1, min(args.eval_every, args.steps))
     common = [f"task={args.task}", "task.train_split=train", f"task.dev_subset={args.dev_rows}",
               f"trainer.max_steps={args.steps}", f"trainer.eval_steps={eval_every}",
@@ -104,7 +106,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, int, Path, list[str]]]:
               f"trainer.batch_size={args.batch_size}", f"trainer.precision={args.precision}",
               "trainer.progress_bar=false", "logger=csv", *args.extra]
     runs = []
-    for arm in args.arms:
+    for arm in args.arms if arms is None else arms:
         seeds = [args.seed] + ([args.seed + 1] if args.second_seed and arm in SECOND_SEED_ARMS
                                else [])
         for seed in seeds:
@@ -352,10 +354,11 @@ def finished_precision(runs: list[tuple[str, int, Path, list[str]]]) -> str | No
 
 def choose_precision(args: argparse.Namespace) -> tuple[str, str]:
     """(precision, why): `auto` keeps the finished arms' precision, so that arms run on other
-    days or machines stay comparable; with none finished, the hardware decides."""
+    days or machines stay comparable (every arm's, not only those asked for: ``--arms lora``
+    joins the others); with none finished, the hardware decides."""
     if args.precision != "auto":
         return args.precision, "asked for"
-    finished = finished_precision(plan(args))
+    finished = finished_precision(plan(args, list(ARMS)))
     if finished:
         return finished, "`--precision auto`: the precision of the arms already finished"
     chosen = resolve_precision("auto", compute_device())

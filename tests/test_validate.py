@@ -57,6 +57,15 @@ def test_auto_keeps_the_precision_of_the_arms_already_finished(tmp_path, bf16_ma
     assert f"trainer.precision={precision}" in validate.plan(_args(tmp_path, precision))[0][3]
 
 
+def test_auto_keeps_the_finished_precision_when_running_only_the_missing_arm(tmp_path,
+                                                                            bf16_machine):
+    for arm in ("lingo", "ars", "random_lingo"):
+        _finish(tmp_path, arm, precision="fp32")
+    args = _args(tmp_path)
+    args.arms = ["lora"]  # `validate.py --arms lora`, the others finished in fp32
+    assert validate.choose_precision(args)[0] == "fp32"
+
+
 def test_auto_asks_the_hardware_when_no_arm_or_arms_disagree(tmp_path, bf16_machine):
     assert validate.choose_precision(_args(tmp_path))[0] == "bf16"
     _finish(tmp_path, "lingo", precision="fp32")
