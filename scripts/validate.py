@@ -95,10 +95,11 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def plan(args: argparse.Namespace,
-         arms: list[str] | None = None) -> list[tuple[str, int, Path, list[str]]]:
+def plan(args: argparse.Namespace, arms: list[str] | None = None,
+         second_seed: bool | None = None) -> list[tuple[str, int, Path, list[str]]]:
     """(arm, seed, run directory, train.py overrides) of every run of ``arms`` (default: the
-    arms asked for)."""
+    arms asked for), with the second seed if ``second_seed`` (default: as asked for)."""
+    second_seed = args.second_seed if second_seed is None else second_seed
     eval_every = max(1, min(args.eval_every, args.steps))
     common = [f"task={args.task}", "task.train_split=train", f"task.dev_subset={args.dev_rows}",
               f"trainer.max_steps={args.steps}", f"trainer.eval_steps={eval_every}",
@@ -107,7 +108,7 @@ def plan(args: argparse.Namespace,
               "trainer.progress_bar=false", "logger=csv", *args.extra]
     runs = []
     for arm in args.arms if arms is None else arms:
-        seeds = [args.seed] + ([args.seed + 1] if args.second_seed and arm in SECOND_SEED_ARMS
+        seeds = [args.seed] + ([args.seed + 1] if second_seed and arm in SECOND_SEED_ARMS
                                else [])
         for seed in seeds:
             extra = [f"method.delta_t={args.delta_t}"] if "method=lingo" in ARMS[arm][1] or \
@@ -212,24 +213,36 @@ def reading(rows: list[dict], n_boot: int, steps: int) -> list[str]:
     lines = []
 
     def compare(a: str, b: str, what: str) -> None:
-        ra, rb = by.get((a, seed)), by.get((b, seed))
-        if not ra or not rb:
-            lines.append(f"- {what}: not measured (arm {a if not ra else b} missing).")
+        """One line per seed both arms ran with; the baseline has one seed only."""
+        seeds = sorted({s for arm, s in by if arm == a}
+                       & ({s for arm, s in by if arm == b} if b != "kmer_lr" else {seed}))
+        if not seeds:
+            missing = a if not any(arm == a for arm, _ in by) else b
+            lines.append(f"- {what}: not measured (arm {missing} missing).")
             return
-        diff, ci = paired_auc_difference(ra["probs"], rb["probs"], ra["labels"], n_boot)
-        if ci[0] > 0:
-            verdict = f"{a} is better (the interval excludes 0)"
-        elif ci[1] < 0:
-            verdict = f"{b} is better (the interval excludes 0)"
-        else:
-            verdict = "no difference this test set can resolve (the interval includes 0)"
-        lines.append(f"- {what}: test AUC {a} - {b} = {diff:+.3f}, paired bootstrap 95% "
-                     f"[{ci[0]:+.3f}, {ci[1]:+.3f}]: {verdict}.")
+        for s in seeds:
+            ra, rb = by[a, s], by[b, s if b != "kmer_lr" else seed]
+            diff, ci = paired_auc_difference(ra["probs"], rb["probs"], ra["labels"], n_boot)
+            if ci[0] > 0:
+                verdict = f"{a} is better (the interval excludes 0)"
+            elif ci[1] < 0:
+                verdict = f"{b} is better (the interval excludes 0)"
+            else:
+                verdict = "no difference this test set can resolve (the interval includes 0)"
+            label = f", seed {s}" if len(seeds) > 1 else ""
+            lines.append(f"- {what}{label}: test AUC {a} - {b} = {diff:+.3f}, paired bootstrap "
+                         f"95% [{ci[0]:+.3f}, {ci[1]:+.3f}]: {verdict}.")
 
     compare("lingo", "random_lingo", "Pretraining (same architecture, same method)")
     compare("lingo", "ars", "The prompt (Lingo vs ARS, both pretrained)")
     compare("lingo", "lora", "ARS + prompt vs LoRA (both pretrained)")
     compare("lingo", "kmer_lr", "Pretrained Lingo vs the 6-mer baseline")
+    for arm in ARMS:
+        aucs = {s: r["auc"] for (a, s), r in sorted(by.items()) if a == arm}
+        if len(aucs) > 1:
+            each = ", ".join(f"{auc:.3f} (seed {s})" for s, auc in aucs.items())
+            lines.append(f"- Seed to seed, {arm}: test AUC {each}; range "
+                         f"{max(aucs.values()) - min(aucs.values()):.3f}.")
     lines += [
         f"- Budget: {steps} optimizer steps of batch 8 per arm, about "
         f"{steps * 8 / 4904:.2f} epochs of the 4,904 training rows (the paper trains 5 epochs, "
@@ -371,10 +384,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "offline")
     args.precision, args.precision_why = choose_precision(args)  # as the runs record it
-    runs = plan(args)
     if not args.report_only:
-        train(runs)
-    rows = collect(runs, args.bootstrap)
+        train(plan(args))
+    rows = collect(plan(args, second_seed=True), args.bootstrap)  # any finished second seed
     if not rows:
         sys.exit("[validate] no completed run to report")
     write_report(args, rows)

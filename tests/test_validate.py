@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, load_script
@@ -77,3 +78,28 @@ def test_auto_asks_the_hardware_when_no_arm_or_arms_disagree(tmp_path, bf16_mach
 def test_an_explicit_precision_wins(tmp_path, bf16_machine):
     _finish(tmp_path, "lingo", precision="bf16")
     assert validate.choose_precision(_args(tmp_path, "fp32")) == ("fp32", "asked for")
+
+
+def _row(arm: str, seed: int, probs: np.ndarray, labels: np.ndarray) -> dict:
+    return {"arm": arm, "seed": seed, "probs": probs, "labels": labels,
+            "auc": validate.roc_auc_score(labels, probs)}
+
+
+def test_the_reading_compares_every_seed_both_arms_ran_and_shows_the_seed_spread():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 100)
+    noisy = {s: np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1) for s in (42, 43)}
+    rows = [_row("lingo", 42, noisy[42], labels), _row("lingo", 43, noisy[43], labels),
+            _row("random_lingo", 42, rng.random(200), labels),
+            _row("random_lingo", 43, rng.random(200), labels),
+            _row("kmer_lr", 42, labels * 0.9 + 0.05, labels)]
+    lines = validate.reading(rows, 200, 300)
+    pretraining = [x for x in lines if x.startswith("- Pretraining")]
+    assert [", seed 42:" in pretraining[0], ", seed 43:" in pretraining[1]] == [True, True]
+    assert all("lingo is better" in x for x in pretraining)  # signal vs none: resolvable
+    baseline = [x for x in lines if "6-mer baseline" in x]
+    assert len(baseline) == 1 and "kmer_lr is better" in baseline[0]
+    spread = [x for x in lines if x.startswith("- Seed to seed, lingo")]
+    aucs = [validate.roc_auc_score(labels, noisy[s]) for s in (42, 43)]
+    assert spread and f"range {abs(aucs[0] - aucs[1]):.3f}" in spread[0]
+    assert "The prompt" in next(x for x in lines if "arm ars missing" in x)
