@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import REPO, machine, today
-from lingo.training.precision import resolve_precision
+from bench.common import REPO, today
+from lingo.training.precision import describe_machine, resolve_precision
 
 # "Ours" runs with the defaults (trainer.precision=auto: bf16 autocast where the CPU computes
 # bf16 natively; eval batch 64; dynamic padding, cached tokenization, SDPA) plus the one fast
@@ -334,7 +334,7 @@ def predict(p: dict, tmp: Path, lines: list, out: dict) -> None:
 
 
 # ------------------------------------------------------------------------------- output
-MACHINE = machine()
+MACHINE = describe_machine()
 DATE = today()
 
 

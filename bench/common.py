@@ -1,40 +1,18 @@
-"""Shared pieces of the benchmark: the machine, the config, and a step meter that both sides
+"""Shared pieces of the benchmark: the config, and a step meter that both sides
 (ours and the paper-code baseline) use, so that both are timed the same way."""
 
 import datetime as dt
-import os
-import platform
 import resource
 import time
 from pathlib import Path
 
-import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from transformers import Trainer, TrainerCallback
 
 from lingo.config import register_configs
-from lingo.training.precision import native_bf16
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def machine() -> str:
-    """CPU model, cores, whether it computes bf16 natively, torch version (and the GPU when one
-    is used)."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    bf16 = "native bf16" if native_bf16(torch.device("cpu")) else "no native bf16"
-    text = f"{cpu}, {os.cpu_count()} cores, {bf16}, torch {torch.__version__}"
-    if torch.cuda.is_available():
-        text += f", {torch.cuda.get_device_name(0)}"
-    return text
 
 
 def today() -> str:

@@ -30,7 +30,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -52,7 +51,11 @@ from lingo.results import (  # noqa: E402
     git_commit,
     write_json,
 )
-from lingo.training.precision import compute_device, resolve_precision  # noqa: E402
+from lingo.training.precision import (  # noqa: E402
+    compute_device,
+    describe_machine,
+    resolve_precision,
+)
 
 LM = "model=smollm2_135m"
 ARMS = {  # name -> (description, overrides)
@@ -137,7 +140,7 @@ def train(runs: list[tuple[str, int, Path, list[str]]]) -> None:
             sys.exit(f"[validate] {arm} seed {seed} failed (exit {result.returncode}); see "
                      f"{run_dir}/train.log. Run the same command again to resume.")
         previous = _read_json(run_dir / WALL).get("wall_seconds", 0.0)  # resumed: add up
-        write_json(run_dir / WALL, {"wall_seconds": previous + wall, "cpu": cpu_model(),
+        write_json(run_dir / WALL, {"wall_seconds": previous + wall, "cpu": describe_machine(),
                                     "finished": datetime.date.today().isoformat()})
         print(f"[validate] {arm} seed {seed}: {wall / 60:.1f} min", flush=True)
 
@@ -190,16 +193,6 @@ def collect(runs: list[tuple[str, int, Path, list[str]]], n_boot: int) -> list[d
             **bootstrap(probs, saved["labels"], n_boot),
         })
     return rows
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores visible)"
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _ci(point: float, ci: np.ndarray) -> str:

@@ -6,7 +6,7 @@ import torch
 from lingo.config import TrainerConfig
 from lingo.errors import LingoError
 from lingo.training import trainer
-from lingo.training.precision import native_bf16, resolve_precision
+from lingo.training.precision import describe_machine, native_bf16, resolve_precision
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -52,3 +52,12 @@ def test_training_arguments_autocast_only_where_native(monkeypatch, tmp_path, na
     assert args.bf16 is native and args.use_cpu
     assert trainer.training_arguments(TrainerConfig(precision="fp32"), tmp_path, 0, "auc",
                               "none").bf16 is False
+
+
+@pytest.mark.parametrize("avx512_bf16", [True, False])
+def test_the_machine_description_says_whether_bf16_is_native(monkeypatch, avx512_bf16):
+    """Two CPUs of one model name can differ in exactly this (AMD EPYC Zen 3 vs Zen 4), and
+    it changes timings several-fold: bench and validate record it beside their numbers."""
+    _cpu_has(monkeypatch, False, avx512_bf16)
+    text = describe_machine()
+    assert ("no native bf16" in text) is not avx512_bf16 and torch.__version__ in text

@@ -7,6 +7,10 @@ measured bf16 autocast 1.7x faster than fp32 per training step on a CPU with AMX
 for the same matrix products on an AVX2-only CPU, where bf16 is emulated.
 """
 
+import os
+import platform
+from pathlib import Path
+
 import torch
 
 from lingo.errors import LingoError
@@ -33,3 +37,21 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "bf16" and device.type == "cuda" and not native_bf16(device):
         raise LingoError("precision bf16: this GPU does not support bf16; use fp32 or auto")
     return precision
+
+
+def describe_machine() -> str:
+    """CPU model, cores, whether it computes bf16 natively, torch version (and the GPU when
+    there is one): what a benchmark or a validation arm records beside its timings."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    bf16 = "native bf16" if native_bf16(torch.device("cpu")) else "no native bf16"
+    text = f"{cpu}, {os.cpu_count()} cores, {bf16}, torch {torch.__version__}"
+    if torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name(0)}"
+    return text
