@@ -428,6 +428,7 @@ def test_train_on_the_real_sample(run_env, tmp_path):
         [sys.executable, "train.py", "model=tiny_opt", "method=lingo", "task=histone_human",
          "logger=none", "trainer.progress_bar=false", "trainer.max_steps=6",
          "trainer.eval_steps=3", "trainer.early_stopping_patience=1",
+         "trainer.precision=fp32",  # as lingo-predict below (auto: bf16 where native)
          f"hydra.run.dir={run_dir}"],
         cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600,
     )

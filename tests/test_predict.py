@@ -120,12 +120,16 @@ def _env(data_dir: Path, tokenizer_dir: Path, cache: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def lora_runs(tmp_path_factory, data_dir, tokenizer_dir, shared_cache):
-    """Two tiny LoRA runs on one random base (same seed): 30 and 10 steps."""
+    """Two tiny LoRA runs on one random base (same seed): 30 and 10 steps, in fp32 like the
+    predictions they are compared with (``auto`` is bf16 on a CPU with native bf16)."""
     root = tmp_path_factory.mktemp("runs")
     env = _env(data_dir, tokenizer_dir, shared_cache)
     a, b = root / "lora30", root / "lora10"
-    metrics_a = train(env, a, "method=lora", "trainer.max_steps=30", "trainer.eval_steps=10")
-    metrics_b = train(env, b, "method=lora", "trainer.max_steps=10", "trainer.eval_steps=10")
+    fp32 = "trainer.precision=fp32"
+    metrics_a = train(env, a, "method=lora", "trainer.max_steps=30", "trainer.eval_steps=10",
+                      fp32)
+    metrics_b = train(env, b, "method=lora", "trainer.max_steps=10", "trainer.eval_steps=10",
+                      fp32)
     return (a, metrics_a), (b, metrics_b)
 
 
