@@ -25,6 +25,7 @@ from lingo.methods import apply_method
 from lingo.methods.adapters import adalora_schedule
 from lingo.methods.targets import target_regex
 from lingo.models import build_model
+from lingo.models.build import random_config
 from lingo.tokenization import build_tokenizer, tokenize_split
 from lingo.training.callbacks import AllocationCallback
 from lingo.training.collator import PadCollator
@@ -97,8 +98,11 @@ def run_method(spec: dict, method: str, work: Path) -> dict:
                                                      getattr(data, k).labels.tolist(),
                                                      max_length)
                     for k in ("train", "dev")}
-        net = baseline.build_model(dict(cfg.model.shape), data.num_labels,
-                                   tokenizer.pad_token_id, cfg.seed)
+        # the same shape as ours, embedding rows included: a table of another size would
+        # draw every later weight differently (another initialisation, not another recipe)
+        shape = {**cfg.model.shape,
+                 "vocab_size": random_config(cfg.model, tokenizer.vocab_size).vocab_size}
+        net = baseline.build_model(shape, data.num_labels, tokenizer.pad_token_id, cfg.seed)
         m = cfg.method
         net = baseline.apply_peft(net, method, target_regex(cfg.model.arch, list(m.targets)),
                                   m.init_r if method != "lora" else m.r, m.lora_alpha,

@@ -9,6 +9,8 @@ full test split once, at the end), a fixed budget of optimizer steps per arm:
   lora           pretrained + LoRA
   random_lingo   the same architecture with random weights + Lingo (the control arm)
   kmer_lr        6-mer logistic regression (model=kmer_lr method=none)
+  adalora        pretrained + PEFT AdaLoRA (ARS without its masks: which part of ARS costs)
+  random_lora    random weights + LoRA (does pretraining help the adapter that learns?)
 
 Each arm is one `train.py` run in its own directory (validation/runs/<arm>/seed<s>-steps<n>):
 an interrupted validate resumes its arm from the last checkpoint, and finished arms are
@@ -64,7 +66,10 @@ ARMS = {  # name -> (description, overrides)
     "lora": ("pretrained + LoRA", [LM, "method=lora"]),
     "random_lingo": ("random init + Lingo", [LM, "model.init=random", "method=lingo"]),
     "kmer_lr": ("6-mer logistic regression", ["model=kmer_lr", "method=none"]),
+    "adalora": ("pretrained + PEFT AdaLoRA", [LM, "method=adalora"]),
+    "random_lora": ("random init + LoRA", [LM, "model.init=random", "method=lora"]),
 }
+SVD_ARMS = ("lingo", "ars", "random_lingo", "adalora")  # rank allocation every --delta-t steps
 SECOND_SEED_ARMS = ("lingo", "random_lingo")
 WALL = "validate_wall.json"  # beside metrics.json: wall time, machine and date of the arm
 RESULT_FILES = (METRICS, HISTORY, TEST_PREDICTIONS, CONFIG, WALL)  # tracked (.gitignore)
@@ -83,8 +88,8 @@ def parse() -> argparse.Namespace:
                    help="auto: the precision of the arms already finished, so that arms stay "
                    "comparable; with none, bf16 autocast where the CPU/GPU computes bf16 "
                    "natively, else fp32")
-    p.add_argument("--delta-t", type=int, default=10, help="ARS allocation interval (Table "
-                   "S1's promoter 5000 would never sample within a short budget)")
+    p.add_argument("--delta-t", type=int, default=10, help="ARS/AdaLoRA allocation interval "
+                   "(Table S1's promoter 5000 would never sample within a short budget)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--second-seed", action="store_true",
                    help=f"also run {', '.join(SECOND_SEED_ARMS)} with seed+1")
@@ -114,8 +119,7 @@ def plan(args: argparse.Namespace, arms: list[str] | None = None,
         seeds = [args.seed] + ([args.seed + 1] if second_seed and arm in SECOND_SEED_ARMS
                                else [])
         for seed in seeds:
-            extra = [f"method.delta_t={args.delta_t}"] if "method=lingo" in ARMS[arm][1] or \
-                "method=ars" in ARMS[arm][1] else []
+            extra = [f"method.delta_t={args.delta_t}"] if arm in SVD_ARMS else []
             run_dir = args.runs / arm / f"seed{seed}-steps{args.steps}"
             runs.append((arm, seed, run_dir, [*ARMS[arm][1], *common, *extra, f"seed={seed}",
                                               f"hydra.run.dir={run_dir}"]))
@@ -230,6 +234,9 @@ def reading(rows: list[dict], n_boot: int, steps: int) -> list[str]:
     compare("lingo", "ars", "The prompt (Lingo vs ARS, both pretrained)")
     compare("lingo", "lora", "ARS + prompt vs LoRA (both pretrained)")
     compare("lingo", "kmer_lr", "Pretrained Lingo vs the 6-mer baseline")
+    compare("ars", "adalora", "ARS's masks (ARS vs PEFT AdaLoRA, both pretrained, no prompt)")
+    compare("adalora", "lora", "The SVD adapter (PEFT AdaLoRA vs LoRA, both pretrained)")
+    compare("lora", "random_lora", "Pretraining, with LoRA")
     for arm in ARMS:
         aucs = {s: r["auc"] for (a, s), r in sorted(by.items()) if a == arm}
         if len(aucs) > 1:
@@ -303,7 +310,7 @@ def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
         f"{max(1, min(args.eval_every, args.steps))} steps, the full test split (613 rows) "
         f"once; lr {args.lr}, warmup {args.warmup:.0%} then linear decay, batch "
         f"{args.batch_size}, {_precision_name(args.precision)} ({args.precision_why}), "
-        "ARS/Lingo allocation every "
+        "ARS/Lingo/AdaLoRA allocation every "
         f"{args.delta_t} steps (Table S1's other promoter settings). Intervals: "
         f"{args.bootstrap} bootstrap resamples of the test rows (percentile).",
         "",

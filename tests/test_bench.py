@@ -31,13 +31,18 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
     assert isinstance(results["ars_vs_adalora_paired_bound"], float)
     assert results["precision"]["auto"] == ("bf16" if results["precision"]["native_bf16"]
                                             else "fp32")
+    equivalence = results["equivalence"]
+    assert set(equivalence["dev_auc"]) == {"baseline", "ours", "ours_fast"}
+    for arm, aucs in equivalence["dev_auc"].items():
+        assert len(aucs) == len(equivalence["seeds"]) and all(0 <= a <= 1 for a in aucs), arm
     keys = {line["key"] for line in results["lines"]}
     for prefix in ("train_tokens_per_s/prom_tata/lora", "train_tokens_per_s/prom_tata/adalora",
                    "train_tokens_per_s/prom_tata/ars", "pad_fraction/prom_tata/ars",
                    "peak_rss_mb/prom_tata", "eval_seq_per_s", "ars_step_s/prom_tata",
                    "ars_vs_lora_step_s/prom_tata", "ars_step_paired_bound_s/prom_tata",
                    "allocation_event_ms", "bf16_vs_fp32_block_ms",
-                   "batch_label_share_sd/prom_tata", "equivalence_dev_auc",
+                   "batch_label_share_sd/prom_tata", "equivalence_dev_auc/ours",
+                   "equivalence_dev_auc/ours_fast",
                    "tables_aggregation_s", "tables_cli_s", "gpu", "predict_merged_seq_per_s",
                    "predict_three_adapters_seq_per_s"):
         assert prefix in keys, prefix
@@ -48,3 +53,21 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
             assert line["ratio"] == pytest.approx(line["value"] / line["baseline"], rel=1e-2)
     markdown = (tmp_path / "results.md").read_text()
     assert "train_throughput_ratio" in markdown and results["machine"] in markdown
+
+
+def test_the_gpu_lines_run_on_a_cpu_with_a_tiny_model():
+    """bench/gpu.py only runs for real with CUDA; the same code, on the CPU, must train both
+    methods at both batch sizes and account their FLOPs (no MFU without a GPU's peak)."""
+    import torch
+
+    from bench.gpu import gpu_lines
+
+    rows = gpu_lines(torch.device("cpu"), models=("tiny_opt",), steps=1, warmup=1, seq_len=16,
+                     tokens_per_step=256)
+    assert [(r["method"], r["batch"]) for r in rows] == [("fmft", 8), ("fmft", 16), ("ars", 8),
+                                                         ("ars", 16)]
+    for r in rows:
+        assert r["tokens_per_step"] == r["batch"] * 16 and r["step_s"] > 0
+        assert r["mfu"] is None and r["gpu"] == "cpu"
+    fmft, ars = rows[1]["train_flops"], rows[3]["train_flops"]
+    assert 0 < ars < fmft  # ARS trains no backbone weights: no weight gradients for them

@@ -105,7 +105,7 @@ def test_gguf_tokenizer_pads_with_eos_and_adds_no_specials():
 @needs_wheel
 @pytest.mark.slow
 def test_validate_runs_every_arm_for_a_few_steps(run_env, data_dir, tmp_path):
-    """The machinery of `make validate` (5 arms, own run directories, bootstrap report,
+    """The machinery of `make validate` (7 arms, own run directories, bootstrap report,
     curves) on 16 rows per split of the real prom_300_tata, 2 steps per arm."""
     task = tmp_path / "task"
     task.mkdir()
@@ -123,7 +123,8 @@ def test_validate_runs_every_arm_for_a_few_steps(run_env, data_dir, tmp_path):
     done = subprocess.run(command, env=run_env, capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     results = (tmp_path / "out" / "results.md").read_text()
-    for arm in ("lingo", "ars", "lora", "random_lingo", "kmer_lr"):
+    arms = ("lingo", "ars", "lora", "random_lingo", "kmer_lr", "adalora", "random_lora")
+    for arm in arms:
         assert f"| {arm}: " in results
         assert (tmp_path / "runs" / arm / "seed42-steps2" / "test_predictions.npz").is_file()
     assert (tmp_path / "out" / "curves.png").stat().st_size > 0
@@ -132,4 +133,4 @@ def test_validate_runs_every_arm_for_a_few_steps(run_env, data_dir, tmp_path):
                       .read_text())  # provenance: each arm's machine and date, in the report
     assert f"| lingo | 42 | {wall['cpu']} | " in results and wall["finished"] in results
     again = subprocess.run(command, env=run_env, capture_output=True, text=True, cwd=REPO)
-    assert again.returncode == 0 and again.stdout.count("done already") == 5
+    assert again.returncode == 0 and again.stdout.count("done already") == len(arms)

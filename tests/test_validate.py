@@ -94,7 +94,7 @@ def test_the_reading_compares_every_seed_both_arms_ran_and_shows_the_seed_spread
             _row("random_lingo", 43, rng.random(200), labels),
             _row("kmer_lr", 42, labels * 0.9 + 0.05, labels)]
     lines = validate.reading(rows, 200, 300)
-    pretraining = [x for x in lines if x.startswith("- Pretraining")]
+    pretraining = [x for x in lines if x.startswith("- Pretraining (same")]
     assert [", seed 42:" in pretraining[0], ", seed 43:" in pretraining[1]] == [True, True]
     assert all("lingo is better" in x for x in pretraining)  # signal vs none: resolvable
     baseline = [x for x in lines if "6-mer baseline" in x]
@@ -103,3 +103,4 @@ def test_the_reading_compares_every_seed_both_arms_ran_and_shows_the_seed_spread
     aucs = [validate.roc_auc_score(labels, noisy[s]) for s in (42, 43)]
     assert spread and f"range {abs(aucs[0] - aucs[1]):.3f}" in spread[0]
     assert "The prompt" in next(x for x in lines if "arm ars missing" in x)
+    assert any(x.startswith("- Pretraining, with LoRA: not measured") for x in lines)
