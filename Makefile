@@ -52,7 +52,7 @@ test-fast: $(STAMP) ## Run the tests that train nothing
 tables: $(STAMP) ## Tables S2/S3/1 and figures from the runs under RESULTS (default outputs) into OUT
 	$(BIN)/python -m lingo.report --results $(RESULTS) --out $(OUT) $(if $(SOURCE),--source $(SOURCE))
 
-bench: $(STAMP) ## Benchmarks vs the paper-code baseline -> bench/results.{md,json} (about 8 min on 2 idle cores)
+bench: $(STAMP) ## Benchmarks vs the paper-code baseline -> bench/results.{md,json} (about 15 min on 2 idle cores)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP) ## Check style (ruff)

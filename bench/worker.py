@@ -5,12 +5,15 @@ SPEC keys: side (ours | baseline), task, model (a conf/model name, built with ra
 methods, steps (measured optimizer steps), warmup (unmeasured steps before them), overrides
 (extra Hydra overrides for ours, the fast-path switches), eval_rows (dev rows to time
 evaluation on, with the first method; 0: none), auc (evaluate the whole dev split for its
-AUC), lr (None: the config's), seed, delta_t (allocation interval for the AdaLoRA-type methods).
+AUC), lr (None: the config's), seed, delta_t (allocation interval for the AdaLoRA-type methods),
+interleave (train the methods side by side, taking turns of steps_per_turn steps, the first of
+each untimed; default: one after the other, so that peak memory is one method's at a time).
 """
 
 import json
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from transformers.trainer_utils import IntervalStrategy
 
 from bench import baseline
-from bench.common import MeteredTrainer, StepMeter, compose_cfg, peak_rss_mb
+from bench.common import MeteredTrainer, StepMeter, TurnMeter, Turns, compose_cfg, peak_rss_mb
 from lingo.data import load_task
 from lingo.methods import apply_method
 from lingo.methods.adapters import adalora_schedule
@@ -34,13 +37,15 @@ from lingo.training.trainer import build_trainer, planned_steps, training_argume
 
 def compose(spec: dict, method: str):
     cfg = _compose(spec, method, [])
-    if method == "lora":  # LoRA at r = the AdaLoRA-type methods' init_r
-        cfg = _compose(spec, method, [f"method.r={cfg.method.init_r}"])
+    if method == "lora":  # LoRA at r = the AdaLoRA-type methods' init_r, on their matrices
+        targets = ",".join(cfg.task.table_s1.targets)
+        cfg = _compose(spec, method,
+                       [f"method.r={cfg.method.init_r}", f"method.targets=[{targets}]"])
     return cfg
 
 
 def _compose(spec: dict, method: str, extra: list[str]):
-    steps = spec["warmup"] + spec["steps"]
+    steps = (spec["warmup"] + spec["steps"]) * spec.get("steps_per_turn", 1)
     overrides = [
         f"model={spec['model']}", "model.init=random", f"method={method}",
         f"task={spec['task']}", f"seed={spec['seed']}", f"trainer.max_steps={steps}",
@@ -66,14 +71,14 @@ def logits_auc(trainer, dataset) -> float:
     return float(roc_auc_score(np.asarray(prediction.label_ids), probs[:, 1]))
 
 
-def run_method(spec: dict, method: str, work: Path) -> dict:
+def prepare(spec: dict, method: str, work: Path, meter: StepMeter) -> tuple:
+    """One method's trainer, timed by ``meter``, and its tokenized splits."""
     cfg = compose(spec, method)
     data = load_task(cfg.task, cfg.seed)
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
     total, warmup = planned_steps(len(data.train), cfg.trainer)
     adalora = (adalora_schedule(cfg.method, total, warmup)
                if cfg.method.peft == "adalora" else None)
-    meter = StepMeter()
     if spec["side"] == "ours":
         datasets = {k: tokenize_split(getattr(data, k), tokenizer, Path(cfg.cache_dir))
                     for k in ("train", "dev")}
@@ -114,8 +119,17 @@ def run_method(spec: dict, method: str, work: Path) -> dict:
                                         callbacks=[meter])
         trainer.allocate = adalora is not None
     trainer.meter = meter
+    return trainer, datasets
+
+
+def run_method(spec: dict, method: str, work: Path) -> dict:
+    trainer, datasets = prepare(spec, method, work, StepMeter())
     trainer.train()
-    result = meter.summary(spec["warmup"])
+    return summarise(spec, method, trainer, datasets)
+
+
+def summarise(spec: dict, method: str, trainer, datasets: dict) -> dict:
+    result = trainer.meter.summary(spec["warmup"])
     result["method"] = method
     if spec.get("eval_rows") and method == spec["methods"][0]:
         rows = datasets["dev"].select(range(min(spec["eval_rows"], len(datasets["dev"]))))
@@ -130,14 +144,46 @@ def run_method(spec: dict, method: str, work: Path) -> dict:
     return result
 
 
+def run_interleaved(spec: dict, works: list[Path]) -> list[dict]:
+    """Every method's trainer in its own thread, taking turns (``Turns``, ``TurnMeter``): each
+    method's steps then sample the same spells of a noisy machine, and a step-time ratio
+    between methods compares like with like. Every method is built before any trains."""
+    turns = Turns(len(spec["methods"]))
+    built = [prepare(spec, method, work, TurnMeter(turns, i, spec["steps_per_turn"]))
+             for i, (method, work) in enumerate(zip(spec["methods"], works, strict=True))]
+    errors: list[BaseException] = []
+
+    def play(player: int) -> None:
+        try:
+            turns.wait(player)
+            built[player][0].train()
+        except BaseException as error:  # re-raised in the main thread
+            errors.append(error)
+        finally:
+            turns.leave(player)
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in range(len(built))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [summarise(spec, method, trainer, datasets)
+            for method, (trainer, datasets) in zip(spec["methods"], built, strict=True)]
+
+
 def main(argv: list[str]) -> None:
     spec = json.loads(Path(argv[0]).read_text())
-    results = []
     with tempfile.TemporaryDirectory(prefix="lingo-bench-") as tmp:
-        for i, method in enumerate(spec["methods"]):
-            work = Path(tmp) / f"{i}-{method}"
+        works = [Path(tmp) / f"{i}-{method}" for i, method in enumerate(spec["methods"])]
+        for work in works:
             work.mkdir()
-            results.append(run_method(spec, method, work))
+        if spec.get("interleave"):
+            results = run_interleaved(spec, works)
+        else:
+            results = [run_method(spec, method, work)
+                       for method, work in zip(spec["methods"], works, strict=True)]
     Path(argv[1]).write_text(json.dumps({"spec": spec, "results": results,
                                          "peak_rss_mb": round(peak_rss_mb(), 1)}, indent=1))
 

@@ -24,8 +24,9 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
                 "allocator", "precision", "batches", "equivalence", "tables", "gpu", "predict",
                 "lines"):
         assert key in results, key
-    assert set(results["section_seconds"]) == {"training", "allocator", "precision", "batches",
-                                               "equivalence", "tables", "gpu", "predict"}
+    assert set(results["section_seconds"]) == {"training", "overhead", "allocator", "precision",
+                                               "batches", "equivalence", "tables", "gpu",
+                                               "predict"}
     assert isinstance(results["train_throughput_ratio"], float)
     assert isinstance(results["ars_vs_adalora_step_ratio"], float)
     assert isinstance(results["ars_vs_adalora_paired_bound"], float)
@@ -53,6 +54,42 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
             assert line["ratio"] == pytest.approx(line["value"] / line["baseline"], rel=1e-2)
     markdown = (tmp_path / "results.md").read_text()
     assert "train_throughput_ratio" in markdown and results["machine"] in markdown
+
+
+def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
+    """Three players take turns of two steps, A A B B C C A A ...; the first step of each turn
+    (it follows another model's) is untimed; a player that finishes leaves the rotation."""
+    import threading
+    from types import SimpleNamespace
+
+    from bench.common import TurnMeter, Turns
+
+    turns, order, lock = Turns(3), [], threading.Lock()
+    max_steps = {0: 4, 1: 6, 2: 4}
+    meters = {i: TurnMeter(turns, i, steps_per_turn=2) for i in max_steps}
+
+    def play(player: int) -> None:
+        meter = meters[player]
+        try:
+            turns.wait(player)
+            meter.on_train_begin(None, None, None)
+            for step in range(1, max_steps[player] + 1):
+                with lock:
+                    order.append(player)
+                meter.on_step_end(None, SimpleNamespace(global_step=step,
+                                                        max_steps=max_steps[player]), None)
+        finally:
+            turns.leave(player)
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in max_steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2, 1, 1]
+    for player, meter in meters.items():
+        timed = [d is not None for d in meter.durations]
+        assert timed == [False, True] * (max_steps[player] // 2)
 
 
 def test_the_gpu_lines_run_on_a_cpu_with_a_tiny_model():
