@@ -2,6 +2,7 @@
 (ours and the paper-code baseline) use, so that both are timed the same way."""
 
 import datetime as dt
+import itertools
 import resource
 import statistics
 import threading
@@ -62,9 +63,10 @@ class StepMeter(TrainerCallback):
     def summary(self, warmup: int) -> dict:
         """Timed steps after the first ``warmup`` ones (the first step pays for lazy
         initialisation)."""
-        timed = [i for i, d in enumerate(self.durations) if d is not None][warmup:]
-        if not timed:
-            raise RuntimeError(f"only {len(self.durations)} steps ran; need more than {warmup}")
+        timed = [i for i, d in enumerate(self.durations) if d is not None]
+        if len(timed) <= warmup:
+            raise RuntimeError(f"only {len(timed)} timed steps ran; need more than {warmup}")
+        timed = timed[warmup:]
         durations = [self.durations[i] for i in timed]
         seconds = sum(durations)
         real, padded = sum(self.real[i] for i in timed), sum(self.padded[i] for i in timed)
@@ -81,45 +83,55 @@ class StepMeter(TrainerCallback):
 
 
 class Turns:
-    """Round-robin turns among threads: one runs at a time, and passes the turn on after each of
-    its steps. Several trainers in one process then take their steps interleaved, A B C A B C,
-    so that a slow spell of a noisy machine falls on all of them alike."""
+    """Turns among threads: one runs at a time, and passes the turn on after each of its turns.
+    Several trainers in one process then take their steps interleaved, so that a slow spell of a
+    noisy machine falls on all of them alike. The order within a round runs through every
+    permutation in turn (ABC, ACB, BAC, ...), so that each player follows each other one about
+    equally often: the step right after another model's costs more, and by how much can depend
+    on which model that was."""
 
     def __init__(self, players: int) -> None:
         self._changed = threading.Condition()
-        self._queue = list(range(players))  # the head has the turn
+        self._players = players
+        self._rounds = itertools.cycle(itertools.permutations(range(players)))
+        self._left: set[int] = set()
+        self._queue: list[int] = list(next(self._rounds))  # the head has the turn
 
     def wait(self, player: int) -> None:
         with self._changed:
             self._changed.wait_for(lambda: self._queue[0] == player)
 
     def pass_on(self, player: int) -> None:
-        with self._changed:
-            self._queue.remove(player)
-            self._queue.append(player)
-            self._changed.notify_all()
+        self._end_turn(player)
 
     def leave(self, player: int) -> None:
+        self._end_turn(player, leaving=True)
+
+    def _end_turn(self, player: int, leaving: bool = False) -> None:
         with self._changed:
+            if leaving:
+                self._left.add(player)
             if player in self._queue:
                 self._queue.remove(player)
-                self._changed.notify_all()
+            if not self._queue and len(self._left) < self._players:
+                self._queue = [p for p in next(self._rounds) if p not in self._left]
+            self._changed.notify_all()
 
 
 class TurnMeter(StepMeter):
-    """A StepMeter whose trainer takes turns (``Turns``) of ``steps_per_turn`` steps. The first
-    step of a turn is not timed: it follows another model's step, and on a CPU it pays 6-7% for
-    that (measured: whichever method followed LoRA's step was the slower of AdaLoRA and ARS, in
-    either order), which a training run never pays."""
+    """A StepMeter whose trainer takes turns (``Turns``) of two steps, and times only the second.
+    The first follows another model's step, and on a CPU it pays 6-7% for that (measured:
+    whichever method followed LoRA's step was the slower of AdaLoRA and ARS, in either order),
+    which a training run never pays."""
 
-    def __init__(self, turns: Turns, player: int, steps_per_turn: int = 2) -> None:
+    def __init__(self, turns: Turns, player: int) -> None:
         super().__init__()
-        self.turns, self.player, self.steps_per_turn = turns, player, steps_per_turn
+        self.turns, self.player = turns, player
 
     def on_step_end(self, args, state, control, **kwargs):
-        in_turn = (state.global_step - 1) % self.steps_per_turn
-        self.end_step(timed=in_turn > 0 or self.steps_per_turn == 1)
-        if in_turn == self.steps_per_turn - 1 and state.global_step < state.max_steps:
+        second = state.global_step % 2 == 0
+        self.end_step(timed=second)
+        if second and state.global_step < state.max_steps:
             self.turns.pass_on(self.player)
             self.turns.wait(self.player)
             self.resumed = time.perf_counter()

@@ -6,8 +6,8 @@ methods, steps (measured optimizer steps), warmup (unmeasured steps before them)
 (extra Hydra overrides for ours, the fast-path switches), eval_rows (dev rows to time
 evaluation on, with the first method; 0: none), auc (evaluate the whole dev split for its
 AUC), lr (None: the config's), seed, delta_t (allocation interval for the AdaLoRA-type methods),
-interleave (train the methods side by side, taking turns of steps_per_turn steps, the first of
-each untimed; default: one after the other, so that peak memory is one method's at a time).
+interleave (train the methods side by side, taking turns of two steps, the first untimed;
+default: one after the other, so that peak memory is one method's at a time).
 """
 
 import json
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
+from transformers import set_seed
 from transformers.trainer_utils import IntervalStrategy
 
 from bench import baseline
@@ -45,7 +46,9 @@ def compose(spec: dict, method: str):
 
 
 def _compose(spec: dict, method: str, extra: list[str]):
-    steps = (spec["warmup"] + spec["steps"]) * spec.get("steps_per_turn", 1)
+    steps = spec["warmup"] + spec["steps"]
+    if spec.get("interleave"):
+        steps *= 2  # turns of two steps, the first untimed (TurnMeter)
     overrides = [
         f"model={spec['model']}", "model.init=random", f"method={method}",
         f"task={spec['task']}", f"seed={spec['seed']}", f"trainer.max_steps={steps}",
@@ -147,15 +150,18 @@ def summarise(spec: dict, method: str, trainer, datasets: dict) -> dict:
 def run_interleaved(spec: dict, works: list[Path]) -> list[dict]:
     """Every method's trainer in its own thread, taking turns (``Turns``, ``TurnMeter``): each
     method's steps then sample the same spells of a noisy machine, and a step-time ratio
-    between methods compares like with like. Every method is built before any trains."""
+    between methods compares like with like. Every method is built before any trains, and
+    each reseeds at its start, in its turn, so that all draw the same batches: the
+    length-grouped sampler draws its order from the global RNG when training starts."""
     turns = Turns(len(spec["methods"]))
-    built = [prepare(spec, method, work, TurnMeter(turns, i, spec["steps_per_turn"]))
+    built = [prepare(spec, method, work, TurnMeter(turns, i))
              for i, (method, work) in enumerate(zip(spec["methods"], works, strict=True))]
     errors: list[BaseException] = []
 
     def play(player: int) -> None:
         try:
             turns.wait(player)
+            set_seed(spec["seed"])
             built[player][0].train()
         except BaseException as error:  # re-raised in the main thread
             errors.append(error)

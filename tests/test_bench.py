@@ -57,8 +57,9 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
 
 
 def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
-    """Three players take turns of two steps, A A B B C C A A ...; the first step of each turn
-    (it follows another model's) is untimed; a player that finishes leaves the rotation."""
+    """Three players take turns of two steps, in rounds that run through the permutations
+    (0 1 2, then 0 2 1, then 1 0 2 ...); the first step of each turn (it follows another model's)
+    is untimed; a player that finishes leaves the rotation."""
     import threading
     from types import SimpleNamespace
 
@@ -66,7 +67,7 @@ def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
 
     turns, order, lock = Turns(3), [], threading.Lock()
     max_steps = {0: 4, 1: 6, 2: 4}
-    meters = {i: TurnMeter(turns, i, steps_per_turn=2) for i in max_steps}
+    meters = {i: TurnMeter(turns, i) for i in max_steps}
 
     def play(player: int) -> None:
         meter = meters[player]
@@ -81,12 +82,12 @@ def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
         finally:
             turns.leave(player)
 
-    threads = [threading.Thread(target=play, args=(i,)) for i in max_steps]
+    threads = [threading.Thread(target=play, args=(i,), daemon=True) for i in max_steps]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    assert order == [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2, 1, 1]
+    assert order == [0, 0, 1, 1, 2, 2, 0, 0, 2, 2, 1, 1, 1, 1]
     for player, meter in meters.items():
         timed = [d is not None for d in meter.durations]
         assert timed == [False, True] * (max_steps[player] // 2)
