@@ -108,11 +108,12 @@ def overhead(p: dict, tmp: Path, lines: list, out: dict) -> None:
     by default: its short sequences make a step cheapest there, so a fixed per-step cost of a
     method weighs most."""
     for task in p["overhead_tasks"]:
-        # delta_t 1: an allocation event on every step, the timed ones included (the worst
-        # case for ARS; the paper's delta_t is 100 or 5,000)
+        # delta_t 1 and no final phase: an allocation event (importance, budget, masks) on every
+        # step, the timed ones included (the worst case for ARS; the paper's delta_t is 100 or
+        # 5,000); in a final phase the pattern is fixed, and both would skip the allocator
         spec = dict(side="ours", task=task, model=p["model"], methods=["lora", "adalora", "ars"],
-                    steps=p["overhead_steps"], warmup=1, seed=42, delta_t=1, overrides=FAST,
-                    interleave=True)
+                    steps=p["overhead_steps"], warmup=1, seed=42, delta_t=1,
+                    overrides=[*FAST, "method.tfinal=0"], interleave=True)
         results = run_worker(spec, tmp, f"overhead-{task}")["results"]
         tokens = {r["method"]: r["real_tokens"] for r in results}
         if len(set(tokens.values())) != 1:

@@ -56,17 +56,15 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
     assert "train_throughput_ratio" in markdown and results["machine"] in markdown
 
 
-def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
-    """Three players take turns of two steps, in rounds that run through the permutations
-    (0 1 2, then 0 2 1, then 1 0 2 ...); the first step of each turn (it follows another model's)
-    is untimed; a player that finishes leaves the rotation."""
+def play_in_turns(max_steps: dict[int, int], fail_at: dict[int, int] | None = None):
+    """Players stepping as trainers do under bench.worker.run_interleaved (wait for the turn,
+    step, leave when done or on an error): the order in which steps ran, and each meter."""
     import threading
     from types import SimpleNamespace
 
     from bench.common import TurnMeter, Turns
 
-    turns, order, lock = Turns(3), [], threading.Lock()
-    max_steps = {0: 4, 1: 6, 2: 4}
+    turns, order, lock = Turns(len(max_steps)), [], threading.Lock()
     meters = {i: TurnMeter(turns, i) for i in max_steps}
 
     def play(player: int) -> None:
@@ -77,8 +75,12 @@ def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
             for step in range(1, max_steps[player] + 1):
                 with lock:
                     order.append(player)
+                if (fail_at or {}).get(player) == step:
+                    raise RuntimeError("a trainer failed")
                 meter.on_step_end(None, SimpleNamespace(global_step=step,
                                                         max_steps=max_steps[player]), None)
+        except RuntimeError:
+            pass
         finally:
             turns.leave(player)
 
@@ -87,10 +89,25 @@ def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads), "the players deadlocked"
+    return order, meters
+
+
+def test_turns_interleave_trainers_and_time_only_warm_steps() -> None:
+    """Three players take turns of two steps, in rounds that run through the permutations
+    (0 1 2, then 0 2 1, then 1 0 2 ...); the first step of each turn (it follows another model's)
+    is untimed; a player that finishes leaves the rotation."""
+    max_steps = {0: 4, 1: 6, 2: 4}
+    order, meters = play_in_turns(max_steps)
     assert order == [0, 0, 1, 1, 2, 2, 0, 0, 2, 2, 1, 1, 1, 1]
     for player, meter in meters.items():
         timed = [d is not None for d in meter.durations]
         assert timed == [False, True] * (max_steps[player] // 2)
+
+
+def test_a_failed_player_leaves_the_turns_to_the_others() -> None:
+    order, _ = play_in_turns({0: 4, 1: 4, 2: 4}, fail_at={1: 1})
+    assert order == [0, 0, 1, 2, 2, 0, 0, 2, 2]
 
 
 def test_the_gpu_lines_run_on_a_cpu_with_a_tiny_model():
