@@ -119,19 +119,21 @@ class Turns:
 
 
 class TurnMeter(StepMeter):
-    """A StepMeter whose trainer takes turns (``Turns``) of two steps, and times only the second.
-    The first follows another model's step, and on a CPU it pays 6-7% for that (measured:
-    whichever method followed LoRA's step was the slower of AdaLoRA and ARS, in either order),
-    which a training run never pays."""
+    """A StepMeter whose trainer takes turns (``Turns``) of ``steps_per_turn`` steps, and times
+    only the last. The first follows another model's step, and on a CPU it pays 6-7% for that
+    (measured: whichever method followed LoRA's step was the slower of AdaLoRA and ARS, in
+    either order), which a training run never pays."""
+
+    steps_per_turn = 2
 
     def __init__(self, turns: Turns, player: int) -> None:
         super().__init__()
         self.turns, self.player = turns, player
 
     def on_step_end(self, args, state, control, **kwargs):
-        second = state.global_step % 2 == 0
-        self.end_step(timed=second)
-        if second and state.global_step < state.max_steps:
+        last = state.global_step % self.steps_per_turn == 0
+        self.end_step(timed=last)
+        if last and state.global_step < state.max_steps:
             self.turns.pass_on(self.player)
             self.turns.wait(self.player)
             self.resumed = time.perf_counter()

@@ -6,7 +6,7 @@ methods, steps (measured optimizer steps), warmup (unmeasured steps before them)
 (extra Hydra overrides for ours, the fast-path switches), eval_rows (dev rows to time
 evaluation on, with the first method; 0: none), auc (evaluate the whole dev split for its
 AUC), lr (None: the config's), seed, delta_t (allocation interval for the AdaLoRA-type methods),
-interleave (train the methods side by side, taking turns of two steps, the first untimed;
+interleave (train the methods side by side, taking turns of two steps, the second timed;
 default: one after the other, so that peak memory is one method's at a time).
 """
 
@@ -35,25 +35,21 @@ from lingo.training.callbacks import AllocationCallback
 from lingo.training.collator import PadCollator
 from lingo.training.trainer import build_trainer, planned_steps, training_arguments
 
+# LoRA at r = the AdaLoRA-type methods' init_r, on their matrices (on prom_tata W_o too)
+LORA_AS_ARS = ["method.r=${method.init_r}", "method.targets=${task.table_s1.targets}"]
+
 
 def compose(spec: dict, method: str):
-    cfg = _compose(spec, method, [])
-    if method == "lora":  # LoRA at r = the AdaLoRA-type methods' init_r, on their matrices
-        targets = ",".join(cfg.task.table_s1.targets)
-        cfg = _compose(spec, method,
-                       [f"method.r={cfg.method.init_r}", f"method.targets=[{targets}]"])
-    return cfg
-
-
-def _compose(spec: dict, method: str, extra: list[str]):
     steps = spec["warmup"] + spec["steps"]
     if spec.get("interleave"):
-        steps *= 2  # turns of two steps, the first untimed (TurnMeter)
+        steps *= TurnMeter.steps_per_turn  # only the last step of each turn is timed
     overrides = [
         f"model={spec['model']}", "model.init=random", f"method={method}",
         f"task={spec['task']}", f"seed={spec['seed']}", f"trainer.max_steps={steps}",
         "trainer.eval_steps=1000000", "trainer.progress_bar=false", "logger=none",
     ]
+    if method == "lora":
+        overrides += LORA_AS_ARS
     if method in ("adalora", "ars"):
         # an allocation event every delta_t steps inside the measured ones (tinit 0)
         overrides += [f"method.delta_t={spec['delta_t']}", "method.tinit=0"]
@@ -61,7 +57,7 @@ def _compose(spec: dict, method: str, extra: list[str]):
         overrides.append(f"trainer.lr={spec['lr']}")
     if spec["side"] == "ours":
         overrides += spec.get("overrides", [])
-    return compose_cfg(*overrides, *extra)
+    return compose_cfg(*overrides)
 
 
 def logits_auc(trainer, dataset) -> float:
