@@ -1,6 +1,7 @@
 """The allocation hook alone: PEFT AdaLoRA's ``RankAllocator`` vs ARS, on the same model and
 gradients, calls interleaved, an allocation event (importance, budget, masks) at every call."""
 
+import statistics
 import time
 
 import torch
@@ -41,6 +42,6 @@ def allocator_seconds(model: str, task: str, reps: int, seed: int = 0) -> dict:
             times[key].append(time.perf_counter() - started)
             step += 1
     matrices = sum(1 for n, _ in net.named_parameters() if ".lora_E." in n)
-    median = {k: sorted(v[1:])[len(v[1:]) // 2] for k, v in times.items()}
+    median = {k: statistics.median(v[1:]) for k, v in times.items()}
     return {"adalora_ms": round(1000 * median["adalora"], 3),
             "ars_ms": round(1000 * median["ars"], 3), "matrices": matrices, "reps": reps}

@@ -6,6 +6,7 @@ allocation hook, and the optimizer (fused AdamW on CUDA, the Trainer's default),
 between device synchronisations. ``device`` is a parameter so that the same code runs on a CPU
 with a tiny model in the tests."""
 
+import statistics
 import time
 
 import torch
@@ -59,7 +60,7 @@ def gpu_lines(device: torch.device | None = None, models: tuple[str, ...] = ("op
                     if cuda:
                         torch.cuda.synchronize(device)
                     times.append(time.perf_counter() - started)
-                step = sorted(times[warmup:])[steps // 2]
+                step = statistics.median(times[warmup:])
                 flops = model_train_flops(net, batch, seq_len)
                 rows.append({
                     "model": model, "method": method, "batch": batch, "seq_len": seq_len,

@@ -32,6 +32,7 @@ from lingo.results import (
     TEST_PREDICTIONS,
     config_identity,
     git_commit,
+    job_variant,
     read_metrics,
     save_predictions,
     write_atomic,
@@ -224,7 +225,8 @@ def report_ranks(
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """What a result is: recorded in every metrics.json, completed or not."""
-    return {**config_identity(cfg), "git_commit": git_commit()}
+    variant = job_variant(HydraConfig.get()) if HydraConfig.initialized() else ""
+    return {**config_identity(cfg), "variant": variant, "git_commit": git_commit()}
 
 
 def run_name(cfg: DictConfig) -> str:

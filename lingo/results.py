@@ -39,6 +39,21 @@ def config_identity(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Overrides that name a run's setup, not another variant of it (lingo.report.runs.setup_of)
+SETUP_KEYS = ("legacy", "task.train_split")
+
+
+def job_variant(hydra: Mapping[str, Any]) -> str:
+    """A run's own overrides beyond those that name its cell and setup, as Hydra's
+    ``override_dirname`` selects them (``hydra`` is the job's Hydra config): two runs that
+    differ in them (say ``trainer.max_steps=30``) are other settings, never two seeds of one
+    table cell. Empty for a run of the defaults, such as every job of the paper's sweeps."""
+    excluded = {*hydra["job"]["config"]["override_dirname"]["exclude_keys"], *SETUP_KEYS}
+    kept = [o for o in hydra["overrides"]["task"]
+            if o.lstrip("+~").split("=", 1)[0] not in excluded]
+    return " ".join(sorted(kept))
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)

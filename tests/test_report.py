@@ -12,10 +12,11 @@ import pytest
 from scipy import stats
 
 from lingo.report.figures import ars_vs_lingo, pareto_front, parse_count
+from lingo.report.histone import fig5b_points
 from lingo.report.paper import paper_cells
 from lingo.report.runs import collect_runs
 from lingo.report.synthetic import write_synthetic_runs
-from lingo.report.tables import SPECS, aggregate, human_count
+from lingo.report.tables import SPECS, aggregate, human_count, problems, write_table
 from lingo.results import write_json
 from tests.conftest import REPO
 
@@ -77,6 +78,30 @@ def test_cells_hold_mean_sd_counts_and_the_papers_value(tmp_path):
     assert nothing["n"] == 0 and np.isnan(nothing["mean"]) and nothing["paper"] == 0.921
     assert cell(cells, setup="reduced", model="opt125m", row="lora", task="prom_tata")[
         "mean"] == 0.6  # the reduced setup is its own group, never mixed with full data
+
+
+def test_runs_with_overrides_of_their_own_or_copied_are_not_more_seeds(tmp_path):
+    """A run with other settings (its own overrides, `variant`) is its own block, and a second
+    completed run of one cell and seed (a copy of a sweep under the results) counts once."""
+    run_dir(tmp_path / "a", "s1", seed=1, variant="", **{"test/auc": 0.90})
+    run_dir(tmp_path / "a", "s2", seed=2, **{"test/auc": 0.80})  # recorded before variants
+    run_dir(tmp_path / "a", "short", seed=1, variant="trainer.max_steps=30", **{"test/auc": 0.6})
+    run_dir(tmp_path / "b", "s1", seed=1, variant="", **{"test/auc": 0.10})  # a copy
+    runs = collect_runs(tmp_path)
+    cells = aggregate(S3, runs)
+    full = cell(cells, setup="full", model="opt125m", row="lora", task="prom_tata")
+    assert full["n"] == 2 and full["mean"] == pytest.approx(0.85)
+    short = cell(cells, setup="full: trainer.max_steps=30", model="opt125m", row="lora",
+                 task="prom_tata")
+    assert short["n"] == 1 and short["mean"] == 0.6 and short["paper"] == 0.853
+    listed = problems(runs, S3)
+    assert list(listed["run_dir"]) == [str(tmp_path / "b" / "s1")]
+    assert list(listed["status"]) == ["duplicate"]
+    assert str(tmp_path / "a" / "s1") in listed["error"].iloc[0]
+    write_table(cells, listed, S3, tmp_path / "out")
+    text = (tmp_path / "out" / "table_s3.md").read_text()
+    assert "## full data (train split), as in the paper; with trainer.max_steps=30" in text
+    assert text.index("as in the paper\n") < text.index("; with trainer.max_steps=30")
 
 
 def test_tables_cli_writes_marked_tables_and_figures(tmp_path):
@@ -191,6 +216,24 @@ def test_results_notebook_runs_headless_on_the_tables(tmp_path):
     rows = len(pd.read_csv(tmp_path / "out" / "tables" / "table_s2.csv"))
     assert f"'table_s2': {rows}" in str(outputs[0])  # it read the tables written above
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 6  # Fig 2, 3, 4 and 5a
+
+
+def test_fig5b_puts_every_curve_in_the_opt125m_runs_steps(tmp_path):
+    """NT-500M reads a 1000 bp sequence as ~169 6-mers, OPT-125M as ~550 BPE tokens: one unit
+    of the x-axis is the OPT-125M run's own step, for every curve; a run's own record (an
+    OPT-125M step at *its* tokens, 5.4 here) is only the fallback."""
+    for model, per_step, own_ratio in (("opt125m", 100, 1.0), ("nt500m", 150, 5.4)):
+        folder = run_dir(tmp_path, model, model=model, method="ars", task="histone_human",
+                         flops_per_step=per_step)
+        (folder / "history.jsonl").write_text("".join(json.dumps(
+            {"step": s, "dev/auc": 0.6, "train_flops": s * per_step,
+             "flops_adjusted_steps": s * own_ratio}) + "\n" for s in (10, 20)))
+    runs = collect_runs(tmp_path)
+    curves, label = fig5b_points(runs)
+    x = {name.split()[0]: list(curve["flops_adjusted_steps"]) for name, curve in curves}
+    assert x == {"OPT-125M": [10, 20], "NT-500M": [15, 30]} and "100 FLOPs each" in label
+    curves, label = fig5b_points(runs[runs["model"] == "nt500m"])  # no OPT-125M run
+    assert list(curves[0][1]["flops_adjusted_steps"]) == [54, 108] and "own tokens" in label
 
 
 def test_histone_human_table_and_fig5_from_per_label_runs(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from lingo.report.runs import collect_runs
 from lingo.training.checkpoints import MARKER, last_complete_checkpoint
 from lingo.training.precision import resolve_precision
 from tests.conftest import REPO
@@ -32,7 +33,7 @@ def train(run_env: dict, run_dir: Path, *overrides: str) -> dict:
 
 REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/mcc", "best_step",
             "trainable_params", "total_params", "train_seconds", "model", "method", "task",
-            "tokenizer", "train_split", "seed", "git_commit", "status"}
+            "tokenizer", "train_split", "seed", "variant", "git_commit", "status"}
 
 
 @pytest.mark.parametrize("method", ["fmft", "lora", "adalora"])
@@ -42,6 +43,8 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     metrics = train(run_env, run_dir, f"method={method}", "trainer.max_steps=30", *extra)
     assert set(metrics) >= REQUIRED
     assert metrics["status"] == "completed" and metrics["method"] == method
+    # the overrides beyond the cell's names: other settings, kept apart by the tables
+    assert metrics["variant"] == " ".join(sorted(["trainer.max_steps=30", *extra]))
     # trainer.precision=auto, as resolved on this machine
     assert metrics["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert metrics["train_split"] == "train" and metrics["n_train"] == 4904
@@ -123,6 +126,8 @@ def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path
     finally:
         proc.wait()
     assert not (run_dir / "metrics.json").exists()
+    killed = collect_runs(run_dir).iloc[0]  # as make tables sees it: unfinished, its overrides
+    assert killed["status"] == "incomplete" and killed["variant"] == " ".join(sorted(args[1:]))
     resumed = train(run_env, run_dir, *args)
     for key in ("test/auc", "test/mcc", "dev/auc", "best_step", "steps", "trainable_params"):
         assert resumed[key] == reference[key], key

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from lingo.report.paper import BASELINES, METHODS, PAPER_TTEST_P, TASK_NAMES, model_label
+from lingo.report.runs import figure_suffix
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     setups = dict.fromkeys(s for t in tables.values() for s in t[t["n"] > 0]["setup"])
     paths = []
     for setup in setups:
-        suffix = "" if setup == "full" else f"_{setup.replace('+', '_')}"
+        suffix = figure_suffix(setup)
         for figure in FIGURES:
             drawn = figure(tables, setup, out, suffix)
             if not drawn:

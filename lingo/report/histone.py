@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from lingo.flops import attention_flops
 from lingo.report.figures import save_figure
 from lingo.report.paper import METHODS, model_label
+from lingo.report.runs import figure_suffix
 from lingo.results import HISTORY, PER_LABEL, write_atomic
 
 log = logging.getLogger(__name__)
@@ -48,24 +49,47 @@ def _unit(run: pd.Series) -> str:
     return f"{model_label(run['model'])} {METHODS.get(run['method'], run['method'])}"
 
 
-def fig5b_curves(runs: pd.DataFrame, out: Path, suffix: str) -> list[Path]:
-    """Dev macro AUC at each evaluation against FLOPs-adjusted steps (OPT-125M steps)."""
-    fig = Figure(layout="constrained", figsize=(6.5, 4.5))
-    ax = fig.subplots()
-    drawn = 0
+def fig5b_points(runs: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], str]:
+    """Each run's dev macro AUC at its evaluations against FLOPs-adjusted steps, and the axis's
+    unit. Every curve is in one unit: the training step of this setup's OPT-125M runs, each on
+    its own tokens (the median of their ``flops_per_step``), so a model that reads fewer tokens
+    per sequence (NT's 6-mers) is credited for it. A run's own ``flops_adjusted_steps`` prices
+    an OPT-125M step at that run's tokens instead; it is the fallback when no OPT-125M run
+    recorded its cost."""
+    reference = float("nan")
+    if "flops_per_step" in runs:
+        reference = runs.loc[runs["model"] == "opt125m", "flops_per_step"].dropna().median()
+    curves = []
     for _, run in runs.iterrows():
         path = Path(run["run_dir"]) / HISTORY
         if not path.is_file():
             continue
         history = pd.read_json(path, lines=True)
-        if not {"flops_adjusted_steps", "dev/auc"} <= set(history.columns):
+        if "dev/auc" not in history:
             continue
-        ax.plot(history["flops_adjusted_steps"], history["dev/auc"], marker=".",
-                label=f"{_unit(run)} s{run['seed']}")
-        drawn += 1
-    if not drawn:
+        if reference > 0 and "train_flops" in history:
+            x = history["train_flops"] / reference
+        elif "flops_adjusted_steps" in history:
+            x = history["flops_adjusted_steps"]
+        else:
+            continue
+        curves.append((f"{_unit(run)} s{run['seed']}", pd.DataFrame({
+            "flops_adjusted_steps": x, "dev/auc": history["dev/auc"]})))
+    unit = (f"OPT-125M run's steps, {reference:.3g} FLOPs each" if reference > 0 else
+            "OPT-125M steps at each run's own tokens: no OPT-125M run to price a step")
+    return curves, f"FLOPs-adjusted steps ({unit})"
+
+
+def fig5b_curves(runs: pd.DataFrame, out: Path, suffix: str) -> list[Path]:
+    """Dev macro AUC at each evaluation against FLOPs-adjusted steps."""
+    curves, xlabel = fig5b_points(runs)
+    if not curves:
         return []
-    ax.set_xlabel("FLOPs-adjusted steps (OPT-125M steps of equal compute)")
+    fig = Figure(layout="constrained", figsize=(6.5, 4.5))
+    ax = fig.subplots()
+    for label, curve in curves:
+        ax.plot(curve["flops_adjusted_steps"], curve["dev/auc"], marker=".", label=label)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("dev macro AUC")
     ax.legend(fontsize=6)
     return save_figure(fig, out, f"fig5b_auc_vs_flops{suffix}")
@@ -121,7 +145,7 @@ def draw_histone_figures(runs: pd.DataFrame, out: Path, tables: Path) -> list[Pa
     paths = fig5a_attention(out)
     done = runs[(runs["task"] == "histone_human") & (runs["status"] == "completed")]
     for setup, part in done.groupby("setup"):
-        suffix = "" if setup == "full" else f"_{setup.replace('+', '_')}"
+        suffix = figure_suffix(setup)
         auc = per_label_auc(part)
         paths += fig5b_curves(part, out, suffix)
         paths += fig5cd_scatter(auc, out, suffix)

@@ -4,17 +4,18 @@ interface: ``metrics.json``, or only ``config.yaml`` for a run that never finish
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lingo.results import CONFIG, METRICS, config_identity
+from lingo.results import CONFIG, METRICS, config_identity, job_variant
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("model", "method", "task", "tokenizer", "seed", "status", "error", "train_split",
-           "legacy", "run_dir")
+           "legacy", "variant", "run_dir")
 SETUP_LABELS = {
     "full": "full data (train split), as in the paper",
     "reduced": "reduced setup: trained on the dev split (not comparable with the paper)",
@@ -23,17 +24,34 @@ SETUP_LABELS = {
 }
 
 
-def setup_of(train_split: object, legacy: object) -> str:
+def setup_of(train_split: object, legacy: object, variant: object = "") -> str:
+    """``full``, ``reduced``, ``paper_code`` or ``reduced+paper_code``; then, for a run with
+    overrides of its own (``job_variant``), ``: <overrides>``: its own block of each table."""
     reduced = "reduced" if train_split == "dev" else ""
     code = "paper_code" if legacy == "paper_code" else ""
-    return "+".join(part for part in (reduced, code) if part) or "full"
+    setup = "+".join(part for part in (reduced, code) if part) or "full"
+    return f"{setup}: {variant}" if isinstance(variant, str) and variant else setup
+
+
+def setup_label(setup: str) -> str:
+    base, _, variant = setup.partition(": ")
+    label = SETUP_LABELS.get(base, base)
+    return f"{label}; with {variant}" if variant else label
+
+
+def figure_suffix(setup: str) -> str:
+    """What a figure's file name carries for its setup: nothing for full data."""
+    return "" if setup == "full" else "_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", setup)
 
 
 def _incomplete(config_path: Path) -> dict:
     """A run that wrote its config and never its metrics: running, or killed (say, by SLURM
     for memory); the tables mark its cell instead of silently dropping it."""
+    hydra = config_path.parent / ".hydra" / "hydra.yaml"
+    variant = job_variant(OmegaConf.load(hydra).hydra) if hydra.is_file() else ""
     return {
-        **config_identity(OmegaConf.load(config_path)), "status": "incomplete",
+        **config_identity(OmegaConf.load(config_path)), "variant": variant,
+        "status": "incomplete",
         "error": "no metrics.json: still running, or killed before it finished",
     }
 
@@ -60,12 +78,23 @@ def collect_runs(results: Path) -> pd.DataFrame:
     return runs_frame(rows)
 
 
+# What makes two completed runs the same seed of the same table cell
+SEED_OF_CELL = ["setup", "model", "method", "task", "tokenizer", "seed"]
+
+
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows of run results as the tables read them, with their ``setup``."""
+    """Rows of run results as the tables read them, with their ``setup``. A completed run of
+    a cell and seed that another completed run already holds (say, two copies of one sweep
+    under the results folder) is marked ``duplicate``: counted once, listed with the problems."""
     runs = pd.DataFrame(rows)
     for column in COLUMNS:
         if column not in runs:
             runs[column] = None
-    runs["setup"] = [setup_of(s, g) for s, g in zip(runs["train_split"], runs["legacy"],
-                                                       strict=True)]
+    runs["setup"] = [setup_of(s, g, v) for s, g, v in zip(
+        runs["train_split"], runs["legacy"], runs["variant"], strict=True)]
+    done = runs[runs["status"] == "completed"].sort_values("run_dir", kind="stable")
+    first = done.groupby(SEED_OF_CELL, dropna=False)["run_dir"].transform("first")
+    again = done.index[done.duplicated(SEED_OF_CELL)]
+    runs.loc[again, "status"] = "duplicate"
+    runs.loc[again, "error"] = "the same cell and seed as " + first[again].astype(str)
     return runs

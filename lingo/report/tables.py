@@ -18,7 +18,7 @@ from lingo.report.paper import (
     model_label,
     paper_cells,
 )
-from lingo.report.runs import SETUP_LABELS
+from lingo.report.runs import SETUP_LABELS, setup_label
 from lingo.results import write_atomic
 
 ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
@@ -93,13 +93,21 @@ def _order(values: pd.Series, known: dict[str, str]) -> pd.Series:
     return values.map(lambda v: (position.get(v, len(position)), str(v)))
 
 
+def _order_setups(setups: pd.Series) -> pd.Series:
+    """Full data first, then the other setups; each setup's variants after it."""
+    position = {name: i for i, name in enumerate(SETUP_LABELS)}
+    parts = setups.str.partition(": ")
+    return pd.Series([(position.get(base, len(position)), base, variant) for base, variant in
+                      zip(parts[0], parts[2], strict=True)], index=setups.index)
+
+
 def _ordered(cells: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     models = {**MODELS, **dict.fromkeys(sorted(set(cells["model"]) - set(MODELS)
                                                - set(BASELINES))), **BASELINES}
     rows = METHODS if spec.row == "method" else TOKENIZERS
     tasks = {t: i for i, t in enumerate(spec.tasks)}
     sort = pd.DataFrame({
-        "setup": _order(cells["setup"], SETUP_LABELS), "model": _order(cells["model"], models),
+        "setup": _order_setups(cells["setup"]), "model": _order(cells["model"], models),
         "row": _order(cells["row"], rows), "task": cells["task"].map(tasks)})
     return cells.loc[sort.sort_values(["setup", "model", "row", "task"]).index].reset_index(
         drop=True)
@@ -139,7 +147,9 @@ LEGEND = ("Each cell: ours, mean ± sd over seeds on the test split [runs] / the
           "(ours − paper). Bold, italic: our best and second best per model. — no run; n/a: "
           "not run by design (skipped); ✗ failed or unfinished runs, † with that many failed "
           "seeds (both listed below). Parameters: ours at the final budget for AdaLoRA/ARS/Lingo,"
-          " trainable otherwise; the paper's as printed (see the paper's caveats).")
+          " trainable otherwise; the paper's as printed (see the paper's caveats). Runs with "
+          "overrides of their own (`trainer.max_steps=30`) form their own block, never seeds of "
+          "the defaults' cells; a second run of a cell and seed is counted once, listed below.")
 
 
 def wide(cells: pd.DataFrame, spec: TableSpec, setup: str) -> pd.DataFrame:
@@ -163,7 +173,7 @@ def wide(cells: pd.DataFrame, spec: TableSpec, setup: str) -> pd.DataFrame:
 def problems(runs: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Failed and unfinished runs behind a table: which job, and why."""
     part = spec.select(runs)
-    return part[part["status"].isin(["failed", "incomplete"])][
+    return part[part["status"].isin(["failed", "incomplete", "duplicate"])][
         ["setup", "model", spec.row, "task", "seed", "status", "error", "run_dir"]]
 
 
@@ -191,15 +201,15 @@ def write_table(cells: pd.DataFrame, failures: pd.DataFrame, spec: TableSpec, ou
     md, tex = [f"# {spec.title}", "", LEGEND], []
     for setup in dict.fromkeys(cells["setup"]):
         printed = wide(cells, spec, setup)
-        md += ["", f"## {SETUP_LABELS.get(setup, setup)}", "", _markdown(printed)]
+        md += ["", f"## {setup_label(setup)}", "", _markdown(printed)]
         columns = [_tex(c) for c in printed.columns]
         body = [" & ".join(_tex(v) for v in row) + r" \\" for row in printed.itertuples(False)]
-        tex += [f"% {spec.title}: {SETUP_LABELS.get(setup, setup)}",
+        tex += [f"% {spec.title}: {setup_label(setup)}",
                 r"\begin{tabular}{" + "l" * len(columns) + "}", r"\toprule",
                 " & ".join(columns) + r" \\", r"\midrule", *body, r"\bottomrule",
                 r"\end{tabular}", ""]
     if not failures.empty:
-        md += ["", "## Failed or unfinished runs", ""]
+        md += ["", "## Failed, unfinished or duplicate runs", ""]
         md += [f"- `{r.run_dir}` ({r.status}): {str(r.error).splitlines()[0][:300]}"
                for r in failures.itertuples()]
     write_atomic(out / f"{spec.name}.md", "\n".join(md) + "\n")
