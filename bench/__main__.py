@@ -42,7 +42,6 @@ def env() -> dict:
     e = dict(os.environ)
     e.setdefault("LINGO_DATA_DIR", str(REPO.parent / "shared" / "data"))
     e.setdefault("LINGO_TOKENIZER_DIR", str(REPO.parent / "shared" / "tokenizers"))
-    e.setdefault("HF_HUB_OFFLINE", "1")
     e.setdefault("WANDB_MODE", "disabled")
     e["PYTHONPATH"] = f"{REPO}{os.pathsep}{e.get('PYTHONPATH', '')}"
     return e

@@ -92,6 +92,24 @@ class TableS1Row:
 
 
 @dataclass
+class PaperCodeJob:
+    """How the paper's scripts ran a task (github zhanglab-aim/LINGO, 2023-12): Lingo by
+    scripts/run_opt350m_domain.sh, the other methods by finetune/scripts/run_opt350m.sh, the
+    DeepSEA task by scripts/run_opt350m_multilabel.sh. Read by ``legacy=paper_code`` only."""
+
+    epochs: float = 5  # --num_train_epochs
+    eval_steps: int = 200  # --eval_steps and --save_steps
+    warmup_steps: int | None = 50  # --warmup_steps (None: not given, the ratio 0.1)
+    max_length: int = 128  # --model_max_length of the scripts without a prompt
+    prompt_max_length: int = 128  # --model_max_length of the Lingo script
+    selection_metric: str = "mcc"  # metric_for_best_model="matthews_correlation"
+    # the Lingo script's text around the DNA: the promoter prompt on every task (DeepSEA's: none)
+    prompt: PromptConfig = field(default_factory=lambda: PromptConfig(
+        "Domain: DNA Promoter\nSequence: ", "\nAnnotation:"))
+    allocate: bool = True  # ARS/Lingo's script allocates (DeepSEA's plain Trainer never does)
+
+
+@dataclass
 class TaskConfig:
     name: str = MISSING  # our name (prom_tata, h3, ...)
     display_name: str = MISSING  # the paper's column name
@@ -115,6 +133,7 @@ class TaskConfig:
     # Select checkpoints on a fixed, stratified subset of this many dev rows (drawn with seed 0,
     # the same rows for every run seed and model); null: all of dev
     dev_subset: int | None = None
+    paper_code: PaperCodeJob = field(default_factory=PaperCodeJob)
 
 
 @dataclass
@@ -136,12 +155,14 @@ class TrainerConfig:
     max_steps: int = -1  # > 0 caps the optimizer steps
     lr: float = 3e-5
     warmup_ratio: float = 0.1
+    warmup_steps: int | None = None  # a number of steps instead of the ratio (paper code: 50)
     weight_decay: float = 5e-3
     grad_accum: int = 1
     eval_steps: float = 0.1  # < 1: a fraction of the total steps; >= 1: every N steps
     logging_steps: int = 10
     save_total_limit: int = 2
     precision: str = "auto"  # auto (bf16 where native, else fp32) | fp32 | bf16 (autocast)
+    # | fp16 (AMP with loss scaling on a GPU, the paper code's --fp16; fp32 elsewhere)
     num_workers: int = 0
     progress_bar: bool = True
     early_stopping_patience: int | None = None  # stop after N evaluations without a gain
@@ -188,7 +209,9 @@ def _short_hash(text: str) -> str:
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
 
 
+GROUPS = ("model", "method", "task", "tokenizer", "trainer", "logger")
 PRECISIONS = ("auto", "fp32", "bf16")  # lingo.training.precision resolves auto
+TRAIN_PRECISIONS = (*PRECISIONS, "fp16")  # fp16: the paper code's AMP (legacy=paper_code)
 CHOICES: dict[str, tuple] = {
     "model.arch": ("opt", "bert", "esm", "dnabert2", "llama", "gpt2", "auto", *BASELINE_ARCHES),
     "model.init": ("pretrained", "random"),
@@ -200,7 +223,7 @@ CHOICES: dict[str, tuple] = {
     "task.selection_split": ("dev", "test"),
     "tokenizer.name": ("native", "bbpe", "onehot", "kmer", "char"),
     "tokenizer.truncate": ("right", "left", "center"),
-    "trainer.precision": PRECISIONS,
+    "trainer.precision": TRAIN_PRECISIONS,
     "logger.name": ("wandb", "csv", "none"),
     "logger.mode": ("offline", "online", "disabled"),
 }
@@ -223,22 +246,48 @@ RANGES: dict[str, tuple[float, float]] = {
     "trainer.grad_accum": (1, math.inf),
     "trainer.eval_steps": (0.0, math.inf),
     "trainer.lr": (0.0, math.inf),
+    "trainer.logging_steps": (1, math.inf),
+    "trainer.save_total_limit": (1, math.inf),
 }
 
 
 def validate(cfg: DictConfig) -> None:
     """Check every value with a closed set of options or a range, before anything is loaded;
-    types and unknown keys are already checked by the schema at composition. Combinations
-    that are not runs come first: a sweep records them as skipped, whatever else is set."""
+    types and unknown keys are already checked by the schema at composition. After values
+    missing altogether, combinations that are not runs come first: a sweep records them as
+    skipped, whatever else is set."""
+    missing = sorted(key for group in GROUPS for key in OmegaConf.missing_keys(cfg[group]))
+    if missing:
+        raise LingoError(f"no value for {', '.join(missing)}: a file that only other configs "
+                         "build on was chosen (say method=_adapter: choose method=lora, ...), "
+                         "or the key needs a value on the command line")
+    check_baseline_pairing(cfg)  # before the prompt's check: its fix is for language models
+    check_prompt_applies(cfg.model, cfg.method.prompt)
+    model = cfg.model
+    if (model.init == "pretrained" and not model.name_or_path
+            and not (model.gguf_package and model.gguf_file)
+            and model.arch not in BASELINE_ARCHES):
+        raise LingoError(f"model={model.name} needs model.name_or_path=<hub name or local "
+                         "folder> (or model.init=random with a shape)")
+    if cfg.trainer.max_steps <= 0 and cfg.trainer.epochs <= 0:
+        raise LingoError(f"trainer.epochs={cfg.trainer.epochs} trains nothing: use epochs > 0, "
+                         "or trainer.max_steps > 0")
+    if cfg.trainer.eval_steps <= 0:
+        raise LingoError(f"trainer.eval_steps={cfg.trainer.eval_steps}: use a fraction of the "
+                         "steps (0.1) or a number of steps (200)")
     if sorted(cfg.task.onehot_bases) != list("ACGT"):
         raise LingoError(f"task.onehot_bases={cfg.task.onehot_bases!r} is not an order of the "
                          "four bases A, C, G, T (DeepSEA's: AGCT)")
+    if not 0 <= cfg.trainer.warmup_ratio < 1:  # the Trainer reads a value >= 1 as steps
+        raise LingoError(f"trainer.warmup_ratio={cfg.trainer.warmup_ratio} is outside [0, 1); "
+                         "for a number of steps use trainer.warmup_steps")
+    warmup = cfg.trainer.warmup_steps
+    if warmup is not None and warmup < 0:
+        raise LingoError(f"trainer.warmup_steps={warmup}: use a count >= 0, or null (the ratio)")
     patience = cfg.trainer.early_stopping_patience
     if patience is not None and patience < 1:
         raise LingoError(f"trainer.early_stopping_patience={patience}: use a count >= 1, or "
                          "null (no early stopping)")
-    check_baseline_pairing(cfg)  # before the prompt's check: its fix is for language models
-    check_prompt_applies(cfg.model, cfg.method.prompt)
     for key, options in CHOICES.items():
         value = OmegaConf.select(cfg, key)
         if value not in options:
@@ -279,6 +328,9 @@ def check_baseline_pairing(cfg: DictConfig) -> None:
         raise NotRun(f"method=none trains a classical baseline as it is; model={model} is a "
                      "language model: use a method (fmft, lora, adalora, ars, lingo), or "
                      f"model={' or model='.join(BASELINE_ARCHES)}")
+    if features and cfg.legacy:
+        raise NotRun(f"model={model} is a classical baseline, which the paper's code does not "
+                     f"have: legacy={cfg.legacy} reproduces its language-model runs")
     if features and cfg.tokenizer.name != features:
         raise NotRun(f"model={model} reads DNA as {features} input: use tokenizer={features} "
                          f"(its default), not tokenizer={cfg.tokenizer.name}")
@@ -291,3 +343,4 @@ def register_configs() -> None:
         OmegaConf.register_new_resolver("lingo.tokenizer", _local_tokenizer)
         OmegaConf.register_new_resolver("lingo.hash", _short_hash)
         OmegaConf.register_new_resolver("lingo.eq", lambda a, b: a == b)
+        OmegaConf.register_new_resolver("lingo.if", lambda test, yes, no: yes if test else no)

@@ -4,23 +4,31 @@ import logging
 import shutil
 import sys
 import traceback
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
+from datasets import disable_progress_bars, enable_progress_bars
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
+from transformers.utils.logging import disable_progress_bar, enable_progress_bar
 
 from lingo.baselines import BASELINE_ARCHES, run_baseline
 from lingo.config import validate
 from lingo.data import TaskData, load_task
-from lingo.errors import LingoError, NotRun
+from lingo.errors import LingoError, NotRun, RunBusy
 from lingo.flops import run_step_flops
 from lingo.methods import apply_method
-from lingo.methods.rank_report import full_pattern, plot_rank_pattern, rank_summary
+from lingo.methods.rank_report import (
+    full_pattern,
+    nonzero_pattern,
+    plot_rank_pattern,
+    rank_summary,
+)
 from lingo.models import build_model, count_parameters
-from lingo.models.build import resolve_arch
+from lingo.models.build import check_positions, resolve_arch
 from lingo.results import (
     CONFIG,
     METRICS,
@@ -34,12 +42,13 @@ from lingo.results import (
     git_commit,
     job_variant,
     read_metrics,
+    run_lock,
     save_predictions,
     write_atomic,
     write_json,
 )
 from lingo.tokenization import build_tokenizer, tokenize_split
-from lingo.tokenization.dataset import report_lengths
+from lingo.tokenization.dataset import report_lengths, token_lengths
 from lingo.training.callbacks import (
     AllocationCallback,
     HistoryCallback,
@@ -62,8 +71,16 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     validate(cfg)
+    # the Trainer's bars, and those of saving a model or a split (for the process: set per job)
+    if cfg.trainer.progress_bar:
+        enable_progress_bar()
+        enable_progress_bars()
+    else:
+        disable_progress_bar()
+        disable_progress_bars()
     checkpoint_dir = run_dir / "checkpoints"
-    resume_from = last_complete_checkpoint(checkpoint_dir)
+    main = is_main_process()  # under torchrun, rank 0 alone writes the run directory
+    resume_from = last_complete_checkpoint(checkpoint_dir, remove_incomplete=main)
     done = read_metrics(run_dir)
     completed = bool(done) and done.get("status") == "completed"
     if completed or resume_from is not None:
@@ -71,15 +88,13 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if completed:
         log.info("already completed: %s (delete it to train again)", run_dir / METRICS)
         return done
-    main = is_main_process()  # under torchrun, rank 0 alone writes the run directory
     if main:
         write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     set_seed(cfg.seed)
     data = load_task(cfg.task, cfg.seed)
     if cfg.model.arch in BASELINE_ARCHES:  # k-mer LR, CNN: no tokens, no method (lingo/baselines)
-        logger = RunLogger(cfg.logger, run_dir, run_name(cfg),
-                           OmegaConf.to_container(cfg, resolve=True))
-        return record_result(cfg, run_dir, data, logger, **run_baseline(cfg, data, run_dir))
+        with RunLogger(cfg.logger, run_dir, run_name(cfg), logged_config(cfg)) as logger:
+            return record_result(cfg, run_dir, data, logger, **run_baseline(cfg, data, run_dir))
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
     splits = {"train": data.train, "dev": data.dev, "test": data.test}
     datasets = {k: tokenize_split(s, tokenizer, Path(cfg.cache_dir)) for k, s in splits.items()}
@@ -98,6 +113,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
                       cfg.seed, multi_label=data.multi_label)
     cfg.model.arch = resolve_arch(cfg.model.arch, net.config)  # auto: from the model_type
+    lengths = {k: token_lengths(ds) for k, ds in datasets.items()}
+    check_positions(net, cfg.model, int(max(n.max() for n in lengths.values())))
     total_steps, warmup_steps = planned_steps(len(datasets["train"]), cfg.trainer)
     net = apply_method(net, cfg.method, cfg.model.arch, total_steps, warmup_steps, cfg.seed,
                        tokenizer.new_token_ids)
@@ -107,42 +124,43 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     if resume_from is not None:
         log.info("resuming from %s", resume_from)
-    logger = RunLogger(cfg.logger if main else None, run_dir, run_name(cfg),
-                       OmegaConf.to_container(cfg, resolve=True))
-    args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed, cfg.task.selection_metric,
-                              logger.report_to)
-    step_flops = run_step_flops(net, [len(ids) for ids in datasets["train"]["input_ids"]],
-                                cfg.trainer.batch_size, cfg.trainer.grad_accum * args.world_size,
-                                cfg.seed)
-    run_state = RunStateCallback(resume_from)
-    callbacks = [HistoryCallback(run_dir, cfg.task.selection_split, step_flops),
-                 *logger.callbacks()]
-    if cfg.method.peft == "adalora" and cfg.method.allocate:
-        callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
-    callbacks += early_stopping(cfg.trainer)  # null patience (the default): none
-    callbacks.append(run_state)  # last: its marker completes a checkpoint
-    collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
-    trainer, outcome = train_and_evaluate(net, args, datasets, collator, callbacks, resume_from,
-                                          cfg.task.selection_split)
-    trainer.save_model(str(run_dir / "model"))
-    if not main:
-        return {}
-    ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
+    with RunLogger(cfg.logger if main else None, run_dir, run_name(cfg),
+                   logged_config(cfg)) as logger:
+        args = training_arguments(cfg.trainer, checkpoint_dir, cfg.seed,
+                                  cfg.task.selection_metric, logger.report_to)
+        step_flops = run_step_flops(net, lengths["train"], cfg.trainer.batch_size,
+                                    cfg.trainer.grad_accum * args.world_size, cfg.seed)
+        run_state = RunStateCallback(resume_from)
+        callbacks = [HistoryCallback(run_dir, cfg.task.selection_split, step_flops),
+                     *logger.callbacks()]
+        if cfg.method.peft == "adalora" and cfg.method.allocate:
+            callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
+        callbacks += early_stopping(cfg.trainer)  # null patience (the default): none
+        callbacks.append(run_state)  # last: its marker completes a checkpoint
+        collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
+        trainer, outcome = train_and_evaluate(net, args, datasets, collator, callbacks,
+                                              resume_from, cfg.task.selection_split)
+        trainer.save_model(str(run_dir / "model"))
+        if not main:
+            return {}
+        ranks = report_ranks(cfg, net, trainer.state.best_model_checkpoint, run_dir, logger)
 
-    # beside metrics.json, which is written last: a completed run has them all
-    if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
-        save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits, outcome.test_labels)
-    if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
-        write_json(run_dir / PER_LABEL, {"labels": data.label_names,
-                                         **{f"test/{k}": v for k, v in outcome.per_label.items()}})
-    metrics = record_result(
-        cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
-        best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
-        precision="bf16" if args.bf16 else "fp32",  # trainer.precision=auto, as resolved
-        trainable_params=trainable, **ranks, total_params=total,
-        train_seconds=round(run_state.train_seconds, 2),
-        **(step_flops.summary(outcome.steps) if step_flops else {}),
-    )
+        # beside metrics.json, which is written last: a completed run has them all
+        if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
+            save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits,
+                             outcome.test_labels)
+        if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
+            write_json(run_dir / PER_LABEL, {
+                "labels": data.label_names,
+                **{f"test/{k}": v for k, v in outcome.per_label.items()}})
+        metrics = record_result(
+            cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
+            best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
+            precision="bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",  # as resolved
+            trainable_params=trainable, **ranks, total_params=total,
+            train_seconds=round(run_state.train_seconds, 2),
+            **(step_flops.summary(outcome.steps) if step_flops else {}),
+        )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the selected model is in model/
     return metrics
 
@@ -180,53 +198,83 @@ def record_result(cfg: DictConfig, run_dir: Path, data: TaskData, logger: RunLog
 
 
 # Settings that do not change a result (a run may be resumed or reused with other values).
-NOT_RESULT = ("logger", "cache_dir", "output_root", "trainer.progress_bar", "trainer.num_workers")
+# task.paper_code: read by legacy=paper_code only, which resolves it into trainer.* and the rest
+NOT_RESULT = ("logger", "cache_dir", "output_root", "trainer.progress_bar", "trainer.num_workers",
+              "task.paper_code")
 
 
-def _result_settings(config: dict) -> dict:
-    settings = {k: v for k, v in config.items() if k not in NOT_RESULT}
-    settings["trainer"] = {
-        k: v for k, v in settings.get("trainer", {}).items() if f"trainer.{k}" not in NOT_RESULT
-    }
-    return settings
+def _result_settings(config: dict) -> dict[str, Any]:
+    """The settings as dotted keys (``trainer.lr``), less those that do not change a result."""
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            flat[prefix[:-1]] = node
+
+    walk(config, "")
+    return {k: v for k, v in flat.items()
+            if not any(k == n or k.startswith(f"{n}.") for n in NOT_RESULT)}
 
 
 def check_same_run(cfg: DictConfig, run_dir: Path) -> None:
     """A run directory holds one configuration: resuming or reusing it with another (say, a new
-    data_dir after downloading the full data) would mix results, so it is refused."""
+    data_dir after downloading the full data) would mix results, so it is refused. A setting
+    that one side lacks (an option added to Lingo since the run was made) is not compared."""
     stored = run_dir / CONFIG
     if not stored.is_file():
         return
     before = _result_settings(OmegaConf.to_container(OmegaConf.load(stored)))
     now = _result_settings(OmegaConf.to_container(cfg, resolve=True))
-    changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    changed = sorted(k for k in before.keys() & now.keys() if before[k] != now[k])
     if changed:
+        shown = ", ".join(f"{k}: {before[k]!r} -> {now[k]!r}" for k in changed[:5])
+        more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         raise LingoError(
-            f"{run_dir} holds a run with other settings ({', '.join(changed)} differ); "
+            f"{run_dir} holds a run with other settings ({shown}{more}); "
             "delete that directory to start over, or set hydra.run.dir=<another folder>"
         )
+    added = sorted(now.keys() - before.keys())
+    if added:
+        log.info("settings that %s does not record (newer options): %s", stored, ", ".join(added))
 
 
 def report_ranks(
     cfg: DictConfig, net, best_checkpoint: str | None, run_dir: Path, logger: RunLogger
 ) -> dict[str, Any]:
-    """Adaptive methods: the selected checkpoint's pattern, its summary and heat map."""
+    """Adaptive methods: the selected model's pattern, its summary and heat map. Counted on the
+    triplets the model computes with (``nonzero``), which are more than the allocator's last
+    pattern (``rank_pattern``) when it was selected between two events of the budget phase."""
     if cfg.method.peft != "adalora":
         return {}
     saved = load_allocator_state(Path(best_checkpoint)) if best_checkpoint else {}
-    pattern = saved.get("rank_pattern") or full_pattern(net)
-    write_json(run_dir / RANK_PATTERN, {"rank_pattern": pattern})
+    allocated = saved.get("rank_pattern") or full_pattern(net)
+    pattern = nonzero_pattern(net)
+    write_json(run_dir / RANK_PATTERN, {"rank_pattern": allocated, "nonzero": pattern})
     summary, grid = rank_summary(net, pattern, cfg.model.arch, list(cfg.method.targets))
+    summary["allocated_rank_total"] = sum(sum(mask) for mask in allocated.values())
     plot_rank_pattern(grid, run_dir / RANK_PLOT, f"{run_name(cfg)}: kept ranks")
     logger.log_files(images={"rank_pattern": run_dir / RANK_PLOT},
                      tables={"rank_history": run_dir / RANK_HISTORY})
     return summary
 
 
+def run_variant() -> str:
+    """This job's overrides beyond its cell's names (lingo.results.job_variant)."""
+    return job_variant(HydraConfig.get()) if HydraConfig.initialized() else ""
+
+
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """What a result is: recorded in every metrics.json, completed or not."""
-    variant = job_variant(HydraConfig.get()) if HydraConfig.initialized() else ""
-    return {**config_identity(cfg), "variant": variant, "git_commit": git_commit()}
+    return {**config_identity(cfg), "variant": run_variant(), "git_commit": git_commit()}
+
+
+def logged_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config a W&B run holds: the resolved config and the variant, so that a run that
+    never finished (no summary) still falls into the right block of the tables."""
+    return {**OmegaConf.to_container(cfg, resolve=True), "variant": run_variant()}
 
 
 def run_name(cfg: DictConfig) -> str:
@@ -242,27 +290,40 @@ def main_or_exit(cfg: DictConfig) -> float | None:
     run_dir = Path(hydra.runtime.output_dir)
     sweeping = hydra.mode == RunMode.MULTIRUN
     try:
-        metrics = run(cfg, run_dir)
+        with run_lock(run_dir) if is_main_process() else nullcontext():
+            metrics = _run_and_record(cfg, run_dir, sweeping)  # its outcome, under the lock
+    except RunBusy as err:  # the run belongs to the other process: nothing recorded here
+        print(f"error: {err}", file=sys.stderr)
+        if sweeping:
+            raise LingoError(str(err)) from None
+        sys.exit(2)
+    if not metrics:  # skipped, or a DDP rank other than 0
+        return None
+    print(f"results: {run_dir / METRICS}")
+    print(f"test/auc={metrics.get('test/auc')}, test/mcc={metrics.get('test/mcc')}")
+    return metrics.get(f"dev/{cfg.task.selection_metric}")
+
+
+def _run_and_record(cfg: DictConfig, run_dir: Path, sweeping: bool) -> dict[str, Any]:
+    """``run``; a run that is not one, or fails, is recorded in its metrics.json."""
+    try:
+        return run(cfg, run_dir)
     except NotRun as err:
         if not sweeping:
             _exit_with(cfg, run_dir, err)
         _record_outcome(cfg, run_dir, "skipped", str(err))
         print(f"skipped: {err}", file=sys.stderr)
-        return None
+        return {}
     except LingoError as err:
-        if sweeping:
+        if sweeping:  # Hydra runs the other jobs, then reports this one: its message alone
             _record_outcome(cfg, run_dir, "failed", str(err))
-            raise
+            print(f"failed: {err}", file=sys.stderr)
+            raise LingoError(str(err)) from None
         _exit_with(cfg, run_dir, err)
     except Exception as err:
         _record_outcome(cfg, run_dir, "failed",
                         "".join(traceback.format_exception_only(err)).strip())
         raise
-    if not metrics:  # a DDP rank other than 0
-        return None
-    print(f"results: {run_dir / METRICS}")
-    print(f"test/auc={metrics.get('test/auc')}, test/mcc={metrics.get('test/mcc')}")
-    return metrics.get(f"dev/{cfg.task.selection_metric}")
 
 
 def _exit_with(cfg: DictConfig, run_dir: Path, err: LingoError) -> NoReturn:

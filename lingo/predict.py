@@ -38,7 +38,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from scipy.special import expit, softmax
 
-from lingo.config import PRECISIONS
+from lingo.config import BASELINE_ARCHES, PRECISIONS
 from lingo.data.gue import check_bases, csv_records
 from lingo.errors import DataError, LingoError
 from lingo.results import CONFIG, METRICS, PER_LABEL, read_metrics, write_atomic
@@ -237,6 +237,9 @@ def load_run(path: Path) -> Run:
     except Exception as err:
         raise LingoError(f"--run {path}: {CONFIG} does not match the config schema "
                          f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    if cfg.model.arch in BASELINE_ARCHES:
+        raise LingoError(f"--run {path}: model={cfg.model.name} is a classical baseline; "
+                         "lingo-predict scores language-model runs")
     adapter = model_dir / ADAPTER_CONFIG
     peft_type = json.loads(adapter.read_text()).get("peft_type") if adapter.is_file() else None
     if peft_type is None and not (model_dir / "config.json").is_file():
@@ -328,7 +331,8 @@ def load_group(group: list[Run], device: torch.device, merge: bool, index: int):
     first = group[0]
     if first.peft_type is None:
         net = AutoModelForSequenceClassification.from_pretrained(
-            str(first.path / "model"), trust_remote_code=first.cfg.model.trust_remote_code)
+            str(first.path / "model"), trust_remote_code=first.cfg.model.trust_remote_code,
+            dtype=torch.float32)
         if merge:
             log.info("--merge: group %d is a full model (fmft); nothing to merge", index)
         return net.to(device).eval(), [None]

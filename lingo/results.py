@@ -1,13 +1,22 @@
 """The run directory contract: what every downstream tool reads. Writes are atomic."""
 
+import errno
+import fcntl
 import json
+import logging
 import math
 import os
+import socket
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from lingo.errors import RunBusy
+
+log = logging.getLogger(__name__)
 
 METRICS = "metrics.json"
 HISTORY = "history.jsonl"
@@ -54,19 +63,73 @@ def job_variant(hydra: Mapping[str, Any]) -> str:
     return " ".join(sorted(kept))
 
 
-def write_atomic(path: Path, text: str) -> None:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Results are read by others on a cluster's shared file system: the mode a plain open() would
+# give, not mkstemp's private 0600
+FILE_MODE = 0o666 & ~_umask()
+
+
+def _replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+LOCK = ".lock"  # held by the process that trains a run directory
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """One process at a time trains a run directory: a second launch of the same run (a sweep
+    submitted again while the first one still runs) would train into the same checkpoints and
+    delete the other's checkpoint in progress. The lock goes with the process (killed or not);
+    a shared file system keeps it across nodes where it supports flock (NFS does; Lustre and
+    BeeGFS only with their flock option). Where it has no locks at all, runs go on unlocked."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
+        except BlockingIOError:
+            handle.seek(0)
+            raise RunBusy(f"{run_dir} is being trained by another process "
+                          f"({handle.read().strip() or 'unknown'}): wait for it to finish, or "
+                          "set hydra.run.dir=<another folder>") from None
+        except OSError as err:
+            if err.errno not in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
+                raise
+            log.warning("%s: this file system has no locks (%s); two launches of this run "
+                        "at once would not be told apart", run_dir, err.strerror)
+            locked = False
+        if locked:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    _replace_atomically(path, lambda handle: handle.write(text.encode()))
 
 
 def _clean(value: Any) -> Any:
@@ -93,15 +156,8 @@ def save_predictions(path: Path, logits: Any, labels: Any) -> None:
     the test rows in file order, atomically (bootstrap intervals are computed from them)."""
     import numpy as np
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _replace_atomically(path, lambda handle: np.savez(
+        handle, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels)))
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any] | None:

@@ -381,7 +381,6 @@ def choose_precision(args: argparse.Namespace) -> tuple[str, str]:
 
 def main() -> None:
     args = parse()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("WANDB_MODE", "offline")
     args.precision, args.precision_why = choose_precision(args)  # as the runs record it
     if not args.report_only:

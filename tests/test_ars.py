@@ -438,3 +438,29 @@ def test_invalid_probability_is_refused():
         wrapped("ars", p_drop=1.5)
     with pytest.raises(ValueError, match="p_revive"):
         wrapped("ars", p_revive=-0.1)
+
+
+def test_pruned_values_regrow_between_events_and_the_report_counts_them():
+    """PEFT zeroes pruned singular values at an event and not again until the next one: in
+    between they are trained like the others. The report (nonzero_pattern) counts what the
+    model computes with; from the final event on, PEFT masks every step and the two agree."""
+    from lingo.methods.rank_report import nonzero_pattern
+
+    model = wrapped("peft")
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    seen = {}
+    for step, batch in enumerate(batches(FINAL_STEP + 2), start=1):
+        model.train()
+        model(**batch).loss.backward()
+        opt.step()
+        model.base_model.update_and_allocate(step)
+        opt.zero_grad()
+        if step in (EVENT_STEPS[0], EVENT_STEPS[0] + 1, FINAL_STEP + 2):
+            seen[step] = (flat(model.peft_config[ADAPTER].rank_pattern),
+                          flat(nonzero_pattern(model)))
+    allocated, nonzero = seen[EVENT_STEPS[0]]
+    assert torch.equal(allocated, nonzero)  # right after the event: the pruned values are 0
+    allocated, nonzero = seen[EVENT_STEPS[0] + 1]  # one step later, no event
+    assert int(allocated.sum()) < int(nonzero.sum()) == INIT_BGT  # every one trained again
+    allocated, nonzero = seen[FINAL_STEP + 2]
+    assert torch.equal(allocated, nonzero) and int(nonzero.sum()) == TARGET_BGT

@@ -58,6 +58,8 @@ def test_every_combination_composes(compose_cfg, model):
             overrides = [f"model={model}", f"method={method}", f"task={task}"]
             if task == "gue_folder":
                 overrides.append("task.path=/some/folder")
+            if model == "hf_causal":
+                overrides.append("model.name_or_path=HuggingFaceTB/SmolLM2-360M")
             cfg = compose_cfg(overrides)
             path = run_dir(cfg)
             if (cfg.model.arch in BASELINE_ARCHES) != (method == "none"):
@@ -124,12 +126,15 @@ def test_tokenizer_dir_resolves_tiny_tokenizers(compose_cfg, monkeypatch, tmp_pa
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("trainer.precision=fp16", "trainer.precision='fp16' is not one of: auto, fp32, bf16"),
+        ("trainer.precision=fp8", "trainer.precision='fp8' is not one of: auto, fp32, bf16, fp16"),
         ("task.selection_metric=loss", "task.selection_metric='loss'"),
         ("method.p_drop=1.5", "method.p_drop=1.5 is outside [0.0, 1.0]"),
         ("method.delta_t=0", "method.delta_t=0 is outside"),
         ("logger.mode=onlin", "logger.mode='onlin'"),
         ("method.target_r=20", "exceeds method.init_r"),
+        ("trainer.warmup_ratio=50", "for a number of steps use trainer.warmup_steps"),
+        ("trainer.warmup_steps=-1", "trainer.warmup_steps=-1: use a count >= 0"),
+        ("trainer.logging_steps=0", "trainer.logging_steps=0 is outside [1, inf]"),
     ],
 )
 def test_values_out_of_their_set_or_range_are_refused_before_loading(compose_cfg, override,
@@ -152,7 +157,27 @@ def test_a_run_directory_refuses_other_result_settings(compose_cfg, tmp_path):
         OmegaConf.to_yaml(job("data_dir=/data/reduced"), resolve=True))
     check_same_run(job("data_dir=/data/reduced", "logger=none", "trainer.progress_bar=false"),
                    tmp_path)  # nothing that changes the result
-    with pytest.raises(LingoError, match=r"\(data_dir, task differ\)"):
+    with pytest.raises(LingoError, match=r"\(data_dir: '/data/reduced' -> '/data/full', "
+                       r"task.path: '/data/reduced/GUE"):
         check_same_run(job("data_dir=/data/full"), tmp_path)
-    with pytest.raises(LingoError, match="trainer differ"):
+    with pytest.raises(LingoError, match=r"\(trainer.lr: 3e-05 -> 0.0001\)"):
         check_same_run(job("data_dir=/data/reduced", "trainer.lr=1e-4"), tmp_path)
+    # a run made before an option existed (here trainer.warmup_steps) is still the same run
+    older = OmegaConf.to_container(job("data_dir=/data/reduced"), resolve=True)
+    del older["trainer"]["warmup_steps"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(older))
+    check_same_run(job("data_dir=/data/reduced"), tmp_path)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["method=_adapter"], "no value for method.name"),  # a shared base, listed by --help
+    (["model=hf_causal"], "model=hf_causal needs model.name_or_path=<hub name or local folder>"),
+    (["trainer.epochs=0"], "trainer.epochs=0.0 trains nothing"),
+    (["trainer.eval_steps=0"], "trainer.eval_steps=0.0: use a fraction"),
+    (["trainer.save_total_limit=0"], "trainer.save_total_limit=0 is outside"),
+    (["model=cnn", "method=none", "legacy=paper_code"], "which the paper's code does not have"),
+])
+def test_configs_that_cannot_run_are_one_message(compose_cfg, overrides, message):
+    with pytest.raises(LingoError) as err:
+        validate(compose_cfg(overrides))
+    assert message in str(err.value) and "\n" not in str(err.value)

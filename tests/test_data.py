@@ -380,3 +380,44 @@ def test_real_emp_reduced_setup(data_dir: Path) -> None:
     assert len(data.test) == test_rows
     dev_ratio = data.dev.labels.mean()
     assert abs(data.train.labels.mean() - dev_ratio) < 0.01  # stratified
+
+
+def test_a_class_never_trained_on_is_refused(tmp_path: Path) -> None:
+    """task.num_labels=3 on binary data: class 2 could never be predicted, and AUC would be
+    undefined; one message with the labels found and the fix."""
+    folder = make_folder(tmp_path / "task", train=True)
+    with pytest.raises(DataError) as err:
+        load_task(task_config(folder, num_labels=3), seed=0)
+    assert_user_error(err.value, folder / "train.csv", None)
+    assert "hold the labels 0, 1 only (none of 2)" in str(err.value)
+    assert "set task.num_labels=2" in str(err.value)
+    write_csv(folder / "train.csv", rows(unique_sequences(30), [0, 2] * 15))  # a gap: 1
+    with pytest.raises(DataError) as err:
+        load_task(task_config(folder, num_labels=3), seed=0)
+    assert "(none of 1)" in str(err.value) and "set task.num_labels" not in str(err.value)
+
+
+@pytest.mark.parametrize("selection_split", ["dev", "test"])
+def test_a_selection_split_of_one_class_is_refused(tmp_path: Path, selection_split) -> None:
+    folder = make_folder(tmp_path / "task", train=True)
+    sequences = unique_sequences(200)[150:]
+    write_csv(folder / f"{selection_split}.csv", rows(sequences[:12], [0] * 12))
+    with pytest.raises(DataError) as err:
+        load_task(task_config(folder, selection_split=selection_split), seed=0)
+    assert_user_error(err.value, folder / f"{selection_split}.csv", None)
+    assert "the selection metric is undefined" in str(err.value)
+
+
+def test_a_dev_subset_of_one_class_is_refused(tmp_path: Path) -> None:
+    """task.dev_subset draws the rows that select: the check applies to them."""
+    folder = make_folder(tmp_path / "task", train=True)
+    with pytest.raises(LingoError, match=r"task\.dev_subset=1: use at least 2 rows"):
+        load_task(task_config(folder, dev_subset=1), seed=0)
+    assert len(load_task(task_config(folder, dev_subset=2), seed=0).dev) == 2  # stratified
+
+
+def test_a_missing_task_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as err:
+        load_task(task_config(tmp_path / "nowhere"), seed=0)
+    assert_user_error(err.value, tmp_path / "nowhere", None)
+    assert "no such folder" in str(err.value) and "LINGO_DATA_DIR" in str(err.value)

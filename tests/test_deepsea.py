@@ -3,6 +3,7 @@ multi-label metrics, head, collator and selection, the bundle download, and a re
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -28,7 +29,8 @@ from tests.test_download_data import dd
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "DeepSEA"
+# the real DeepSEA files: under $LINGO_DATA_DIR as the runs read them, else ../shared/data
+SHARED = Path(os.environ.get("LINGO_DATA_DIR") or REPO.parent / "shared" / "data") / "DeepSEA"
 LENGTH = 200
 
 

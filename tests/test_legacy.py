@@ -29,11 +29,33 @@ def test_switch_sets_the_paper_codes_procedure(compose_cfg):  # noqa: F811
     assert m.prompt.prefix == "Domain: DNA Promoter\nSequence: "  # the promoter text on h3
     assert ours.method.prompt.prefix == "Domain: DNA Histone Modification\nSequence: "
     assert cfg.task.selection_split == "test" and ours.task.selection_split == "dev"
-    assert cfg.trainer.precision == "fp32" and ours.trainer.precision == "auto"
+    assert cfg.trainer.precision == "fp16" and ours.trainer.precision == "auto"
     assert cfg.tokenizer.max_length == 128 and cfg.tokenizer.protect_prompt is False
+    assert cfg.task.selection_metric == "mcc"
     assert run_dir(cfg) != our_dir
     assert compose_cfg(["method=adalora", "legacy=paper_code"]).method.allocate is False
     assert ours.method.p_drop == 0.05 and ours.method.allocate_every == 1
+
+
+@pytest.mark.parametrize(("method", "task", "expected"), [
+    # (epochs, eval/save steps, warmup steps, max tokens, selection metric, prefix, allocate)
+    ("lingo", "h3", (5, 200, 50, 128, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
+    ("ars", "h3", (5, 200, 50, 128, "mcc", "", True)),
+    ("lingo", "prom_tata", (10, 200, 50, 512, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
+    ("ars", "prom_tata", (10, 200, 50, 70, "mcc", "", True)),
+    ("lingo", "prom_all", (4, 400, 50, 512, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
+    ("fmft", "prom_notata", (4, 400, 50, 70, "mcc", "", False)),
+    # the DeepSEA script: plain Trainer (never allocates), no prompt, ratio warmup, 512 tokens
+    ("lingo", "histone_human", (5, 2000, None, 512, "cross_entropy", "", False)),
+])
+def test_legacy_follows_each_tasks_script(compose_cfg, method, task, expected):  # noqa: F811
+    """The paper's scripts differ by task and by whether the Lingo prompt is used
+    (scripts/run_opt350m_domain.sh, finetune/scripts/run_opt350m.sh,
+    scripts/run_opt350m_multilabel.sh): task.paper_code holds each task's values."""
+    cfg = compose_cfg([f"method={method}", f"task={task}", "legacy=paper_code"])
+    t = cfg.trainer
+    assert (t.epochs, t.eval_steps, t.warmup_steps, cfg.tokenizer.max_length,
+            cfg.task.selection_metric, cfg.method.prompt.prefix, cfg.method.allocate) == expected
 
 
 def test_paper_truncation_cuts_the_suffix(tokenizer_dir):

@@ -164,3 +164,45 @@ def test_arch_auto_follows_the_model_type():
     assert resolve_arch("opt", AutoConfig.for_model("llama")) == "opt"  # explicit wins
     with pytest.raises(LingoError, match="model_type='bloom' has no mapping"):
         resolve_arch("auto", AutoConfig.for_model("bloom"))
+
+
+@pytest.mark.parametrize(("name", "limit"), [("tiny_opt", 1024), ("tiny_bert", 1024),
+                                             ("opt125m", 2048), ("nt500m", 1000),
+                                             ("tiny_esm", 1024),
+                                             ("smollm2_135m", None), ("dnabert2", None)])
+def test_inputs_longer_than_the_position_table_are_refused(name, limit):
+    """OPT, BERT and ESM with absolute positions (NT-500M's; ESM's start after the pad id, so
+    1002 rows hold 1000 tokens) have a table of learned positions:
+    a longer input is one message with the limit, not an index error inside torch's embedding.
+    ALiBi (DNABERT-2: remote code, so its config's numbers alone) and rotary (Llama) models
+    have no such table."""
+    from types import SimpleNamespace
+
+    from lingo.models.build import check_positions
+
+    config = model_config(name)
+    if name == "dnabert2":
+        net = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=512))
+    else:
+        net = on_meta(name)
+    table = net.config.max_position_embeddings
+    if limit is None:
+        check_positions(net, config, 10 * table)
+        return
+    check_positions(net, config, limit)  # as many as the table holds (ESM: after the pad id)
+    with pytest.raises(LingoError, match=f"has {limit} positions: set tokenizer.max_length="):
+        check_positions(net, config, limit + 1)
+
+
+def test_a_half_precision_checkpoint_trains_from_fp32_weights(tmp_path):
+    """facebook/opt-125m and opt-350m are saved in fp16, and transformers 5 loads a checkpoint
+    in its saved dtype: the master weights must be fp32 (autocast computes in bf16 or fp16)."""
+    from lingo.models import build_model
+
+    net = AutoModelForSequenceClassification.from_config(
+        random_config(model_config("tiny_opt"), 100, num_labels=2, pad_token_id=1)).half()
+    net.save_pretrained(tmp_path)
+    config = ModelConfig(name="opt_fp16", display_name="OPT fp16", arch="opt",
+                         init="pretrained", name_or_path=str(tmp_path))
+    loaded = build_model(config, num_labels=2, vocab_size=100, pad_token_id=1, seed=0)
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}

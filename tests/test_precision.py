@@ -1,5 +1,7 @@
 """`trainer.precision` / `lingo-predict --precision`: auto is bf16 only where it is native."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -39,9 +41,35 @@ def test_an_explicit_choice_is_kept(monkeypatch):
     assert resolve_precision("fp32", CPU) == "fp32"
 
 
-def test_this_machine_is_reported_as_its_torch_sees_it():
-    expected = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    assert native_bf16(CPU) is expected
+def test_fp16_is_amp_on_a_gpu_and_fp32_on_a_cpu(monkeypatch, tmp_path, caplog):
+    """The paper code's --fp16 (legacy=paper_code): AMP with loss scaling where a GPU runs it;
+    a CPU computes fp16 natively almost nowhere, so fp32 there, said in the log."""
+    assert resolve_precision("fp16", CUDA) == "fp16"
+    assert resolve_precision("fp16", CPU) == "fp32" and "fp32 on cpu" in caplog.text
+    monkeypatch.setattr(trainer, "compute_device", lambda: CPU)
+    args = trainer.training_arguments(TrainerConfig(precision="fp16"), tmp_path, 0, "mcc", "none")
+    assert args.fp16 is False and args.bf16 is False
+
+
+def test_warmup_is_a_ratio_or_a_number_of_steps(tmp_path):
+    """trainer.warmup_steps (the paper code's --warmup_steps 50) replaces the ratio, in the
+    Trainer's schedule and in AdaLoRA's tinit alike (planned_steps)."""
+    ratio = TrainerConfig(max_steps=1000)
+    assert trainer.planned_steps(10, ratio) == (1000, 100)
+    steps = TrainerConfig(max_steps=1000, warmup_steps=50)
+    assert trainer.planned_steps(10, steps) == (1000, 50)
+    args = trainer.training_arguments(steps, tmp_path, 0, "mcc", "none")
+    assert args.get_warmup_steps(1000) == 50
+    assert trainer.training_arguments(ratio, tmp_path, 0, "mcc", "none").get_warmup_steps(
+        1000) == 100
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="reads Linux's /proc/cpuinfo")
+def test_this_machine_is_reported_as_its_cpu_flags_say():
+    """The kernel's view of the CPU, independent of torch's own query."""
+    flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("flags")).split()
+    assert native_bf16(CPU) is ("amx_tile" in flags or "avx512_bf16" in flags)
 
 
 @pytest.mark.parametrize("native", [True, False])

@@ -109,6 +109,18 @@ def test_a_run_that_did_not_complete_is_refused(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_classical_baseline_run_is_refused_by_name(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "metrics.json").write_text('{"status": "completed"}')
+    (run / "config.yaml").write_text(
+        "model: {name: kmer_lr, display_name: 6-mer LR, arch: kmer_lr}\n")
+    inp = tmp_path / "x.fa"
+    inp.write_text(">a\nACGT\n")
+    assert main(["--run", str(run), "--input", str(inp), "--output", str(tmp_path / "o")]) == 2
+    assert "model=kmer_lr is a classical baseline" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------- slow: runs
 
 

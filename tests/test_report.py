@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
 from lingo.report.figures import ars_vs_lingo, pareto_front, parse_count
@@ -266,3 +267,30 @@ def test_histone_human_table_and_fig5_from_per_label_runs(tmp_path):
     corr = pd.read_csv(tmp_path / "out" / "tables" / "histone_human_correlation_reduced.csv",
                        index_col=0)
     assert corr.shape == (2, 2) and 0.5 < corr.iloc[0, 1] < 1.0  # both track the same labels
+
+
+def test_the_variant_of_a_run_that_does_not_record_it_is_its_first_attempts(tmp_path):
+    """Runs of an older Lingo (metrics.json without `variant`, Hydra's record in .hydra/) and
+    unfinished runs (config.yaml only) are placed by the overrides of the attempt that started
+    them, not by a later attempt's (a refused re-run with other settings, say)."""
+    def hydra_record(folder: Path, *overrides: str) -> None:
+        folder.mkdir(parents=True)
+        (folder / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {
+            "job": {"config": {"override_dirname": {"exclude_keys": ["seed", "model"]}}},
+            "overrides": {"task": ["model=tiny_opt", *overrides]}}}))
+
+    old = run_dir(tmp_path, "old", **{"test/auc": 0.7})  # no variant key
+    hydra_record(old / ".hydra", "trainer.max_steps=30")
+    hydra_record(old / ".hydra" / "2026-12-02_10-00-00-000000", "trainer.lr=1")  # later
+    new = tmp_path / "unfinished"
+    (new).mkdir()
+    (new / "config.yaml").write_text(
+        "model: {name: opt125m}\nmethod: {name: lora}\ntask: {name: prom_tata, train_split: "
+        "auto}\ntokenizer: {name: native}\nseed: 2\nlegacy: null\n")
+    hydra_record(new / ".hydra" / "2026-12-01_09-00-00-000000", "legacy=paper_code", "seed=2",
+                 "trainer.eval_steps=5")
+    hydra_record(new / ".hydra" / "2026-12-01_11-00-00-000000", "trainer.eval_steps=7")
+    runs = collect_runs(tmp_path).set_index("run_dir")
+    assert runs.loc[str(old), "variant"] == "trainer.max_steps=30"
+    assert runs.loc[str(new), "variant"] == "trainer.eval_steps=5"  # setup keys left out
+    assert runs.loc[str(new), "status"] == "incomplete"

@@ -15,8 +15,6 @@ import yaml
 from tests.conftest import REPO
 from tests.slurm_cluster import SlurmCluster, missing_requirements
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
 # Tiny OPT on a small synthetic task, with k-mer tokens: fully offline, seconds per run.
 TINY = ["model=tiny_opt", "task=demo", "tokenizer=kmer", "seed=1", "task.synthetic.n_train=64",
         "task.synthetic.n_dev=32", "task.synthetic.n_test=32", "logger=none",
@@ -77,6 +75,8 @@ def _settled_sacct(cluster: SlurmCluster, *args: str, timeout_s: float = 60) -> 
         time.sleep(0.5)
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_sweep_runs_as_a_slurm_array(slurm, tmp_path):
     cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora,ars", "trainer.max_steps=6",
            "trainer.eval_steps=3", f"output_root={tmp_path}", *LAUNCHER]
@@ -111,6 +111,8 @@ def _wait_for(predicate, timeout_s: float, what: str, driver: subprocess.Popen):
     pytest.fail(f"no {what} after {timeout_s:.0f} s")
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_preempted_task_is_requeued_and_resumes(slurm, tmp_path):
     """SIGUSR2 is what SLURM sends signal_delay_s before the time limit or on preemption:
     submitit requeues the task, and the run resumes from its last complete checkpoint."""
@@ -143,6 +145,8 @@ def test_preempted_task_is_requeued_and_resumes(slurm, tmp_path):
     assert "REQUEUED" in states and states[-1] == "COMPLETED", states
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_a_failed_run_fails_the_sweep(slurm, tmp_path):
     """A run's error comes back to the driver, which fails with it; metrics.json records it."""
     cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.precision=fp8",
@@ -157,6 +161,8 @@ def test_a_failed_run_fails_the_sweep(slurm, tmp_path):
     assert list((tmp_path / "runs" / ".submitit").rglob("*_log.err"))  # it ran on SLURM
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_a_task_killed_without_result_fails_the_sweep(slurm, tmp_path):
     """A task that dies without writing its result (scancel, out of memory, a lost node) is seen
     through sacct: the driver stops waiting, names the task's state and shows its stderr."""

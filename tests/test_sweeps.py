@@ -87,11 +87,21 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
                             cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
     assert tables.returncode == 0, tables.stderr[-3000:]
     s3 = (tmp_path / "report" / "tables" / "table_s3.md").read_text()
-    assert "| tiny_opt | Lingo |" in s3 and "[2] †1" in s3  # two seeds, one failed job
-    assert "| tiny_bert | Lingo | — | — | — | — | n/a |" in s3 and "trainer.lr=-1" in s3
+    blocks = dict(block.split("\n", 1) for block in s3.split("\n## ")[1:])
+    common = "full data (train split), as in the paper; with method.delta_t=1 trainer.eval_steps=2"
+    first = blocks[f"{common} trainer.max_steps=4"]  # the first sweep: seed 1
+    assert "| tiny_opt | Lingo |" in first and "[1] |" in first
+    # the last sweep's learning rates are other settings: blocks of their own, not more seeds
+    broken_lr = blocks[f"{common} trainer.lr=-1 trainer.max_steps=4"]
+    assert "| tiny_opt | Lingo | — | — | — | — | ✗ [1] |" in broken_lr
+    assert "| tiny_bert | Lingo | — | — | — | — | n/a |" in broken_lr
+    assert "[1] |" in blocks[f"{common} trainer.lr=0.0003 trainer.max_steps=4"]
+    assert "trainer.lr=-1" in blocks["Failed, unfinished or duplicate runs"]
     s2 = (tmp_path / "report" / "tables" / "table_s2.md").read_text()
     assert "reduced setup" in s2 and "| tiny_opt | FMFT |" in s2  # h3: dev/test only here
     for table in (s2, s3):  # the classical baselines: rows of their own, no paper value
         assert "| Baseline: 6-mer LR | — |" in table and "| Baseline: CNN | — |" in table
-    assert (tmp_path / "report" / "figures" / "fig3_method_pareto.png").is_file()
+    # the figures of each block, named after it
+    assert (tmp_path / "report" / "figures" / "fig3_method_pareto_full_method.delta_t=1_"
+            "trainer.eval_steps=2_trainer.max_steps=4.png").is_file()
     assert list((tmp_path / "report" / "wandb").glob("offline-run-*/run-*.wandb"))

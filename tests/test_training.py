@@ -82,6 +82,8 @@ def test_adalora_allocates_to_the_budget(run_env, tmp_path):
     assert pattern, "AdaLoRA never allocated"
     kept = sum(sum(mask) for mask in pattern.values())
     assert kept == 6 * len(pattern)  # target_r=6 per matrix on average, exactly at T
+    nonzero = json.loads((run_dir / "rank_pattern.json").read_text())["nonzero"]
+    assert nonzero == pattern  # at T the model computes with exactly the kept triplets
     assert len(pattern) == 2 * 6  # 2 layers x 6 promoter matrices
 
 
@@ -100,6 +102,14 @@ def test_finished_run_is_not_trained_again(run_env, tmp_path):
                            cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "already completed" in again.stderr + again.stdout
     assert json.loads((run_dir / "metrics.json").read_text()) == first
+    other = subprocess.run(train_cmd(run_dir, "method=lora", "trainer.max_steps=6",
+                                     "trainer.eval_steps=3", "trainer.lr=1e-3"),
+                           cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+    assert other.returncode == 2 and "trainer.lr: 3e-05 -> 0.001" in other.stderr  # refused
+    assert json.loads((run_dir / "metrics.json").read_text()) == first
+    records = sorted((run_dir / ".hydra").glob("*/overrides.yaml"))  # ... each attempt's own
+    assert len(records) == 3 and "trainer.lr=1e-3" not in records[0].read_text()
+    assert "trainer.lr=1e-3" in records[2].read_text()
 
 
 def wait_for_marker(run_dir: Path, proc: subprocess.Popen, step: int) -> None:
@@ -134,11 +144,56 @@ def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path
     assert (run_dir / "history.jsonl").read_text().count("\n") == 4
 
 
+def test_sigkill_then_resume_keeps_the_early_stopping_count(run_env, tmp_path):
+    """Killed one evaluation before early stopping ends the run, the resumed run must stop
+    where the uninterrupted one did, not start counting its patience again."""
+    args = ["method=lora", "trainer.max_steps=60", "trainer.eval_steps=3",
+            "trainer.early_stopping_patience=2", "task.dev_subset=100"]
+    reference = train(run_env, tmp_path / "reference", *args)
+    assert reference["steps"] < 60, "early stopping never ended the reference run"
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_marker(run_dir, proc, reference["steps"] - 3)
+        assert proc.poll() is None, "the run ended before the kill"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    resumed = train(run_env, run_dir, *args)
+    assert resumed["steps"] == reference["steps"]
+    assert resumed["best_step"] == reference["best_step"]
+
+
+def test_a_second_launch_of_a_run_in_progress_is_refused(run_env, tmp_path):
+    """Say a sweep submitted again while the first still runs: the second process must neither
+    train into the same checkpoints nor record anything in the other's run directory."""
+    run_dir = tmp_path / "run"
+    args = ["method=lora", "trainer.max_steps=400", "trainer.eval_steps=10"]
+    first = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_marker(run_dir, first, 10)
+        second = subprocess.run(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+                                capture_output=True, text=True, timeout=600)
+        assert first.poll() is None, "the first run ended before the second was refused"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert second.returncode == 2, second.stderr[-2000:]
+    assert f"{run_dir} is being trained by another process (pid {first.pid} on" in second.stderr
+    assert not (run_dir / "metrics.json").exists()
+    assert last_complete_checkpoint(run_dir / "checkpoints") is not None  # the first's, kept
+
+
 def test_incomplete_checkpoint_is_discarded(tmp_path):
     for step in (10, 20):
         (tmp_path / f"checkpoint-{step}").mkdir()
     (tmp_path / "checkpoint-10" / MARKER).write_text("{}")
     (tmp_path / "checkpoint-20" / "model.safetensors").write_text("half written")
+    # a DDP rank other than 0 skips it: it may be another launch's checkpoint in progress
+    assert last_complete_checkpoint(tmp_path, remove_incomplete=False) == tmp_path / "checkpoint-10"
+    assert (tmp_path / "checkpoint-20").exists()
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
     assert not (tmp_path / "checkpoint-20").exists()
     assert last_complete_checkpoint(tmp_path / "absent") is None

@@ -28,7 +28,8 @@ def test_git_keeps_a_runs_results_and_not_its_checkpoints():
     for name in validate.RESULT_FILES:
         assert not _ignored(f"{RUN}/{name}"), name
     for name in ("checkpoint-100/adapter_model.safetensors", "model/adapter_model.safetensors",
-                 "train.log", ".hydra/config.yaml", "rank_history.jsonl"):
+                 "train.log", ".hydra/2026-12-01_10-00-00-000000/config.yaml",
+                 "rank_history.jsonl"):
         assert _ignored(f"{RUN}/{name}"), name
 
 

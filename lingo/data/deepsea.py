@@ -395,7 +395,3 @@ def dinucleotide_oe(codes: np.ndarray) -> dict[tuple[int, int], float] | None:
         return None
     return {(x, y): float(pairs[x, y] / (single[x] * single[y]))
             for x, y in permutations(range(4), 2)}
-
-
-def valid_base_order(bases: str) -> bool:
-    return len(bases) == 4 and set(bases) == set("ACGT")

@@ -19,9 +19,31 @@ log = logging.getLogger(__name__)
 
 def load_task(task: TaskConfig, seed: int) -> TaskData:
     data = _load_task(task, seed)
-    if task.dev_subset is None or task.dev_subset >= len(data.dev):
-        return data
-    return replace(data, dev=dev_subset(data.dev, task.dev_subset))
+    if task.dev_subset is not None and task.dev_subset < len(data.dev):
+        data = replace(data, dev=dev_subset(data.dev, task.dev_subset))
+    if not data.multi_label:
+        check_classes(data, task.selection_split)
+    return data
+
+
+def check_classes(data: TaskData, selection_split: str) -> None:
+    """Every class of the task is trained on, and the split that selects checkpoints holds at
+    least two classes: with one, AUC and MCC are undefined and no checkpoint could be chosen."""
+    trained = {int(c) for c in np.unique(data.train.labels)}
+    missing = sorted(set(range(data.num_labels)) - trained)
+    if missing:
+        shown = ", ".join(map(str, sorted(trained)))
+        fix = "add training rows of each class"
+        if trained == set(range(len(trained))):  # the classes are 0..k-1: fewer labels
+            fix = f"set task.num_labels={len(trained)}, or {fix}"
+        raise DataError(data.train.source, f"task.num_labels={data.num_labels}, but the "
+                        f"training rows hold the labels {shown} only (none of "
+                        f"{', '.join(map(str, missing))})", fix)
+    selecting = data.dev if selection_split == "dev" else data.test
+    if len(np.unique(selecting.labels)) < 2:
+        raise DataError(selecting.source, f"every {selection_split} row has the label "
+                        f"{int(selecting.labels[0])}: the selection metric is undefined",
+                        f"give the {selection_split} split rows of at least two classes")
 
 
 def dev_subset(dev: Split, n: int) -> Split:
@@ -53,6 +75,10 @@ def _load_task(task: TaskConfig, seed: int) -> TaskData:
     if task.source == "deepsea":
         return load_deepsea(task, seed)
     folder = Path(task.path)
+    if not folder.is_dir():
+        raise DataError(folder, "no such folder", "set LINGO_DATA_DIR to the folder holding "
+                        "GUE/ (python scripts/download_data.py fetches it), or task.path=<folder "
+                        "with train.csv, dev.csv, test.csv>")
     train_split = _resolve_train_split(task, folder)
     dev = read_split(folder / "dev.csv", "dev", task.num_labels)
     test = read_split(folder / "test.csv", "test", task.num_labels)

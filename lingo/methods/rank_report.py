@@ -23,6 +23,18 @@ def full_pattern(net: PeftModel) -> dict[str, list[bool]]:
     }
 
 
+def nonzero_pattern(net: PeftModel) -> dict[str, list[bool]]:
+    """The triplets a model computes with: λ != 0. Between the allocation events of the budget
+    phase, AdaLoRA's pruned values are trained like the others (PEFT zeroes them again only at
+    the next event), so a checkpoint selected there uses more triplets than its pattern says;
+    from the final event on, PEFT masks after every step and the two agree."""
+    return {
+        name: (p.detach().flatten() != 0).tolist()
+        for name, p in net.base_model.model.named_parameters()
+        if ".lora_E." in name
+    }
+
+
 def rank_summary(
     net: PeftModel, pattern: dict[str, list[bool]], arch: str, targets: list[str]
 ) -> tuple[dict, dict[tuple[int, str], int]]:

@@ -63,9 +63,6 @@ def _source(model: ModelConfig) -> tuple[str, dict]:
     gguf = gguf_location(model)
     if gguf is not None:
         return gguf[0], {"gguf_file": gguf[1]}
-    if not model.name_or_path:
-        raise LingoError(f"model={model.name} needs model.name_or_path=<hub name or local "
-                         "folder> (or model.init=random with a shape)")
     return model.name_or_path, {}
 
 
@@ -81,8 +78,11 @@ def _load_config(model: ModelConfig) -> AutoConfig:
 def _from_pretrained(model: ModelConfig, common: dict) -> PreTrainedModel:
     where, extra = _source(model)
     try:
+        # fp32 master weights whatever the checkpoint holds (OPT's are saved in fp16, which
+        # transformers 5 would load as they are): autocast computes in bf16/fp16 from them
         net = AutoModelForSequenceClassification.from_pretrained(
-            where, trust_remote_code=model.trust_remote_code, **extra, **common
+            where, trust_remote_code=model.trust_remote_code, dtype=torch.float32, **extra,
+            **common
         )
     except (OSError, ValueError) as err:
         raise hub_unreachable(where, "model", err) from err
@@ -125,3 +125,19 @@ def count_parameters(net: torch.nn.Module) -> tuple[int, int]:
     """(trainable, total): trainable is what the optimizer updates."""
     params = list(net.parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def check_positions(net: PreTrainedModel, model: ModelConfig, longest: int) -> None:
+    """A model with a table of learned positions (OPT, GPT-2, BERT and ESM with absolute
+    positions) cannot read more tokens than the table has: refused here with the limit, instead
+    of an index error deep inside torch's embedding. ALiBi (DNABERT-2) and rotary positions
+    (Llama, ESM's rotary variant) have no table."""
+    config = net.config
+    rotary = getattr(config, "position_embedding_type", "absolute") != "absolute"
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit and getattr(config, "model_type", None) == "esm":  # positions start after the pad id
+        limit -= (config.pad_token_id or 0) + 1
+    if model.arch in ("dnabert2", "llama") or rotary or not limit or longest <= limit:
+        return
+    raise LingoError(f"the longest input is {longest} tokens and model={model.name} has "
+                     f"{limit} positions: set tokenizer.max_length={limit} or lower")

@@ -45,6 +45,11 @@ def report(args: argparse.Namespace) -> None:
     counts = runs["status"].value_counts().to_dict()
     print(f"{len(runs)} runs under {args.results}: "
           + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    tabulated = {task for spec in SPECS for task in spec.tasks}
+    other = runs[~runs["task"].isin(tabulated)]
+    if not other.empty:  # a custom GUE folder, the demo: in no table of the paper
+        tasks = ", ".join(sorted(map(str, set(other["task"]))))
+        print(f"{len(other)} runs of tasks in no table ({tasks}): read their run directories")
     tables_dir, figures_dir = args.out / "tables", args.out / "figures"
     tables = {}
     for spec in SPECS:

@@ -50,7 +50,7 @@ def _unit(run: pd.Series) -> str:
 
 
 def fig5b_points(runs: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], str]:
-    """Each run's dev macro AUC at its evaluations against FLOPs-adjusted steps, and the axis's
+    """Each run's macro AUC at its evaluations against FLOPs-adjusted steps, and the axis's
     unit. Every curve is in one unit: the training step of this setup's OPT-125M runs, each on
     its own tokens (the median of their ``flops_per_step``), so a model that reads fewer tokens
     per sequence (NT's 6-mers) is credited for it. A run's own ``flops_adjusted_steps`` prices
@@ -65,32 +65,35 @@ def fig5b_points(runs: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], st
         if not path.is_file():
             continue
         history = pd.read_json(path, lines=True)
-        if "dev/auc" not in history:
+        # the split the run selected on: dev, or test under legacy=paper_code
+        metric = next((m for m in ("dev/auc", "test/auc") if m in history), None)
+        if metric is None:
             continue
         if reference > 0 and "train_flops" in history:
             x = history["train_flops"] / reference
-        elif "flops_adjusted_steps" in history:
+        elif not reference > 0 and "flops_adjusted_steps" in history:
             x = history["flops_adjusted_steps"]
-        else:
+        else:  # no figures in this axis's unit
+            log.info("Fig 5b: %s has no FLOPs in its history", run["run_dir"])
             continue
         curves.append((f"{_unit(run)} s{run['seed']}", pd.DataFrame({
-            "flops_adjusted_steps": x, "dev/auc": history["dev/auc"]})))
-    unit = (f"OPT-125M run's steps, {reference:.3g} FLOPs each" if reference > 0 else
+            "flops_adjusted_steps": x, "auc": history[metric]})))
+    unit = (f"steps of these OPT-125M runs, median {reference:.3g} FLOPs each" if reference > 0 else
             "OPT-125M steps at each run's own tokens: no OPT-125M run to price a step")
     return curves, f"FLOPs-adjusted steps ({unit})"
 
 
 def fig5b_curves(runs: pd.DataFrame, out: Path, suffix: str) -> list[Path]:
-    """Dev macro AUC at each evaluation against FLOPs-adjusted steps."""
+    """Macro AUC at each evaluation against FLOPs-adjusted steps."""
     curves, xlabel = fig5b_points(runs)
     if not curves:
         return []
     fig = Figure(layout="constrained", figsize=(6.5, 4.5))
     ax = fig.subplots()
     for label, curve in curves:
-        ax.plot(curve["flops_adjusted_steps"], curve["dev/auc"], marker=".", label=label)
+        ax.plot(curve["flops_adjusted_steps"], curve["auc"], marker=".", label=label)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("dev macro AUC")
+    ax.set_ylabel("macro AUC on the selection split (dev; test under legacy=paper_code)")
     ax.legend(fontsize=6)
     return save_figure(fig, out, f"fig5b_auc_vs_flops{suffix}")
 

@@ -1,6 +1,7 @@
 """Every run directory under a results folder, as one table row each (the run directory is the
 interface: ``metrics.json``, or only ``config.yaml`` for a run that never finished)."""
 
+import hashlib
 import json
 import logging
 import os
@@ -40,18 +41,31 @@ def setup_label(setup: str) -> str:
 
 
 def figure_suffix(setup: str) -> str:
-    """What a figure's file name carries for its setup: nothing for full data."""
-    return "" if setup == "full" else "_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", setup)
+    """What a figure's file name carries for its setup: nothing for full data; a long one is
+    cut and ends in a hash of the whole (file names hold 255 bytes)."""
+    if setup == "full":
+        return ""
+    suffix = "_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", setup)
+    if len(suffix) <= 120:
+        return suffix
+    return f"{suffix[:110]}_{hashlib.sha1(setup.encode()).hexdigest()[:8]}"
+
+
+def first_variant(run_dir: Path) -> str:
+    """The overrides of the attempt that started a run, from Hydra's record of each attempt:
+    ``.hydra/hydra.yaml`` in a run made before 2026-12 (its first attempt's), else the oldest
+    ``.hydra/<time>/hydra.yaml``. For the runs whose metrics.json does not say."""
+    folder = run_dir / ".hydra"
+    records = [*folder.glob("hydra.yaml"), *sorted(folder.glob("*/hydra.yaml"))]
+    return job_variant(OmegaConf.load(records[0]).hydra) if records else ""
 
 
 def _incomplete(config_path: Path) -> dict:
     """A run that wrote its config and never its metrics: running, or killed (say, by SLURM
     for memory); the tables mark its cell instead of silently dropping it."""
-    hydra = config_path.parent / ".hydra" / "hydra.yaml"
-    variant = job_variant(OmegaConf.load(hydra).hydra) if hydra.is_file() else ""
     return {
-        **config_identity(OmegaConf.load(config_path)), "variant": variant,
-        "status": "incomplete",
+        **config_identity(OmegaConf.load(config_path)),
+        "variant": first_variant(config_path.parent), "status": "incomplete",
         "error": "no metrics.json: still running, or killed before it finished",
     }
 
@@ -66,6 +80,8 @@ def collect_runs(results: Path) -> pd.DataFrame:
         try:
             if METRICS in files:
                 row = json.loads((path / METRICS).read_text())
+                if "variant" not in row:  # recorded by an older Lingo
+                    row["variant"] = first_variant(path)
             elif CONFIG in files:
                 row = _incomplete(path / CONFIG)
             else:

@@ -148,8 +148,9 @@ LEGEND = ("Each cell: ours, mean ± sd over seeds on the test split [runs] / the
           "not run by design (skipped); ✗ failed or unfinished runs, † with that many failed "
           "seeds (both listed below). Parameters: ours at the final budget for AdaLoRA/ARS/Lingo,"
           " trainable otherwise; the paper's as printed (see the paper's caveats). Runs with "
-          "overrides of their own (`trainer.max_steps=30`) form their own block, never seeds of "
-          "the defaults' cells; a second run of a cell and seed is counted once, listed below.")
+          "overrides of their own form a block of their own, its heading naming them, never "
+          "seeds of the defaults' cells; a second run of a cell and seed counts once (listed "
+          "below).")
 
 
 def wide(cells: pd.DataFrame, spec: TableSpec, setup: str) -> pd.DataFrame:

@@ -43,7 +43,7 @@ def fetch_runs(project: str, entity: str | None) -> pd.DataFrame:
                                            filters={"jobType": "train"})
         rows = []
         for run in found:
-            row = config_identity(run.config)
+            row = {**config_identity(run.config), "variant": run.config.get("variant")}
             row |= {k: v for k, v in run.summary.items() if not k.startswith("_")}
             row.setdefault("status", "failed" if run.state in ("failed", "crashed")
                            else "incomplete")

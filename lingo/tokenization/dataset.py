@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pyarrow.compute as pc
 from datasets import Dataset, load_from_disk
 
 from lingo.data.splits import Split
@@ -40,6 +42,12 @@ def tokenize_split(split: Split, tokenizer: DNATokenizer, cache_dir: Path | None
     except OSError:  # another run wrote the same entry first
         shutil.rmtree(staging, ignore_errors=True)
     return load_from_disk(str(target))
+
+
+def token_lengths(dataset: Dataset) -> np.ndarray:
+    """Each row's number of tokens, read from the Arrow column (no Python list per row)."""
+    column = dataset.with_format("arrow")[:]["input_ids"]
+    return pc.list_value_length(column).to_numpy(zero_copy_only=False)
 
 
 def report_lengths(datasets: dict[str, Dataset], splits: dict, tokenizer: DNATokenizer) -> None:

@@ -19,13 +19,16 @@ def _checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(_STEP.match(p.name).group(1)))
 
 
-def last_complete_checkpoint(folder: Path) -> Path | None:
+def last_complete_checkpoint(folder: Path, remove_incomplete: bool = True) -> Path | None:
     """The newest checkpoint with a marker; newer, incomplete ones (a kill mid-save) are removed
-    so the Trainer never sees them."""
+    so the Trainer never sees them, by the process that holds the run's lock alone (under
+    torchrun, rank 0: the other ranks would remove a checkpoint that another launch is
+    writing, before rank 0 found the run busy)."""
     for checkpoint in reversed(_checkpoints(folder)):
         if (checkpoint / MARKER).is_file():
             return checkpoint
-        shutil.rmtree(checkpoint, ignore_errors=True)
+        if remove_incomplete:
+            shutil.rmtree(checkpoint, ignore_errors=True)
     return None
 
 

@@ -32,6 +32,18 @@ class RunLogger:
         if logger.name == "wandb" and logger.mode != "disabled":
             self.run = self._start_wandb(name, config)
 
+    def __enter__(self) -> "RunLogger":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        """A run that fails closes its W&B run as failed: left open, the next ``wandb.init`` in
+        the process (the next job of a local sweep) would return it and log into it. A run
+        stopped from outside (SLURM preemption's exit, Ctrl-C) is not a failure: it resumes."""
+        if isinstance(error, Exception) and self.run is not None:
+            self.run.summary.update({"status": "failed", "error": str(error)[:1000]})
+            self.run.finish(exit_code=1)
+            self.run = None
+
     @property
     def report_to(self) -> str:
         return "wandb" if self.run is not None else "none"
@@ -75,6 +87,8 @@ class RunLogger:
     def finish(self, summary: dict[str, Any]) -> None:
         if self.run is None:
             return
+        if self.run.summary.get("error") is not None:  # an earlier attempt's, before a resume
+            del self.run.summary["error"]
         self.run.summary.update({k: v for k, v in summary.items() if v is not None})
         self.run.finish()
         where = Path(self.run.dir).parent if self.logger.mode == "offline" else self.run.url

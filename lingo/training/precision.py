@@ -7,6 +7,7 @@ measured bf16 autocast 1.7x faster than fp32 per training step on a CPU with AMX
 for the same matrix products on an AVX2-only CPU, where bf16 is emulated.
 """
 
+import logging
 import os
 import platform
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import torch
 
 from lingo.errors import LingoError
+
+log = logging.getLogger(__name__)
 
 
 def compute_device() -> torch.device:
@@ -31,9 +34,15 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``fp32`` or ``bf16``: what a run asked for ``precision`` computes in on ``device``."""
+    """``fp32``, ``bf16`` or ``fp16``: what a run asked for ``precision`` computes in on
+    ``device``. fp16 is AMP with loss scaling on a GPU (the paper code's ``--fp16``); a CPU
+    computes fp16 natively almost nowhere, so it runs fp32 there (logged, and recorded)."""
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        log.warning("precision fp16 (AMP, the paper code's --fp16) is for a GPU: fp32 on %s",
+                    device.type)
+        return "fp32"
     if precision == "bf16" and device.type == "cuda" and not native_bf16(device):
         raise LingoError("precision bf16: this GPU does not support bf16; use fp32 or auto")
     return precision

@@ -27,6 +27,8 @@ def planned_steps(n_train: int, trainer: TrainerConfig) -> tuple[int, int]:
     batches = math.ceil(n_train / trainer.batch_size)
     per_epoch = max(math.ceil(batches / trainer.grad_accum), 1)
     total = trainer.max_steps if trainer.max_steps > 0 else math.ceil(trainer.epochs * per_epoch)
+    if trainer.warmup_steps is not None:
+        return total, trainer.warmup_steps
     return total, math.ceil(total * trainer.warmup_ratio)
 
 
@@ -34,6 +36,7 @@ def training_arguments(
     trainer: TrainerConfig, checkpoint_dir: Path, seed: int, selection_metric: str, report_to: str
 ) -> TrainingArguments:
     device = compute_device()
+    precision = resolve_precision(trainer.precision, device)
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=trainer.batch_size,
@@ -43,7 +46,9 @@ def training_arguments(
         max_steps=trainer.max_steps,
         learning_rate=trainer.lr,
         lr_scheduler_type="linear",
-        warmup_steps=trainer.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        # a float < 1 is a ratio of the total steps
+        warmup_steps=trainer.warmup_ratio if trainer.warmup_steps is None
+        else trainer.warmup_steps,
         weight_decay=trainer.weight_decay,
         eval_strategy="steps",
         eval_steps=trainer.eval_steps,
@@ -51,12 +56,15 @@ def training_arguments(
         save_steps=trainer.eval_steps,
         save_total_limit=max(trainer.save_total_limit, 2),
         load_best_model_at_end=True,
+        # a resumed run's callbacks continue where they were (early stopping's patience count)
+        restore_callback_states_from_checkpoint=True,
         metric_for_best_model=selection_metric,
         greater_is_better=greater_is_better(selection_metric),  # cross_entropy: lower
         logging_steps=trainer.logging_steps,
         seed=seed,
         data_seed=seed,
-        bf16=resolve_precision(trainer.precision, device) == "bf16",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         use_cpu=device.type == "cpu",
         dataloader_num_workers=trainer.num_workers,
         # Length-grouped batches: less padding, but another sample order (so other results);
