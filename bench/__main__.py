@@ -209,14 +209,14 @@ def batches(p: dict, lines: list, out: dict) -> None:
     from bench.common import compose_cfg
     from lingo.data import load_task
     from lingo.tokenization import build_tokenizer, tokenize_split
+    from lingo.tokenization.dataset import token_lengths
 
     out["batches"] = {}
     for task in p["tasks"]:
         cfg = compose_cfg(f"model={p['model']}", f"task={task}")
         split = load_task(cfg.task, cfg.seed).train
         tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
-        lengths = [len(ids) for ids in
-                   tokenize_split(split, tokenizer, Path(cfg.cache_dir))["input_ids"]]
+        lengths = token_lengths(tokenize_split(split, tokenizer, Path(cfg.cache_dir))).tolist()
         labels = np.asarray(split.labels)
         size = cfg.trainer.batch_size
 

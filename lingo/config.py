@@ -204,7 +204,7 @@ def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictCo
     return fallback
 
 
-def _short_hash(text: str) -> str:
+def short_hash(text: str) -> str:
     """``${lingo.hash:...}``: a short stable hash, used to name run directories."""
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
 
@@ -244,7 +244,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "trainer.batch_size": (1, math.inf),
     "trainer.eval_batch_size": (1, math.inf),
     "trainer.grad_accum": (1, math.inf),
-    "trainer.eval_steps": (0.0, math.inf),
     "trainer.lr": (0.0, math.inf),
     "trainer.logging_steps": (1, math.inf),
     "trainer.save_total_limit": (1, math.inf),
@@ -341,6 +340,6 @@ def register_configs() -> None:
     ConfigStore.instance().store(name="lingo_schema", node=LingoConfig)
     if not OmegaConf.has_resolver("lingo.tokenizer"):
         OmegaConf.register_new_resolver("lingo.tokenizer", _local_tokenizer)
-        OmegaConf.register_new_resolver("lingo.hash", _short_hash)
+        OmegaConf.register_new_resolver("lingo.hash", short_hash)
         OmegaConf.register_new_resolver("lingo.eq", lambda a, b: a == b)
         OmegaConf.register_new_resolver("lingo.if", lambda test, yes, no: yes if test else no)

@@ -1,7 +1,6 @@
 """Every run directory under a results folder, as one table row each (the run directory is the
 interface: ``metrics.json``, or only ``config.yaml`` for a run that never finished)."""
 
-import hashlib
 import json
 import logging
 import os
@@ -11,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from lingo.config import short_hash
 from lingo.results import CONFIG, METRICS, config_identity, job_variant
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,14 @@ def setup_of(train_split: object, legacy: object, variant: object = "") -> str:
     return f"{setup}: {variant}" if isinstance(variant, str) and variant else setup
 
 
-def setup_label(setup: str) -> str:
+def split_setup(setup: str) -> tuple[str, str]:
+    """(``full``, ``reduced``, ...; the variant, or "") of a setup from ``setup_of``."""
     base, _, variant = setup.partition(": ")
+    return base, variant
+
+
+def setup_label(setup: str) -> str:
+    base, variant = split_setup(setup)
     label = SETUP_LABELS.get(base, base)
     return f"{label}; with {variant}" if variant else label
 
@@ -48,7 +54,7 @@ def figure_suffix(setup: str) -> str:
     suffix = "_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", setup)
     if len(suffix) <= 120:
         return suffix
-    return f"{suffix[:110]}_{hashlib.sha1(setup.encode()).hexdigest()[:8]}"
+    return f"{suffix[:110]}_{short_hash(setup)}"
 
 
 def first_variant(run_dir: Path) -> str:

@@ -18,7 +18,7 @@ from lingo.report.paper import (
     model_label,
     paper_cells,
 )
-from lingo.report.runs import SETUP_LABELS, setup_label
+from lingo.report.runs import SETUP_LABELS, setup_label, split_setup
 from lingo.results import write_atomic
 
 ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
@@ -96,9 +96,12 @@ def _order(values: pd.Series, known: dict[str, str]) -> pd.Series:
 def _order_setups(setups: pd.Series) -> pd.Series:
     """Full data first, then the other setups; each setup's variants after it."""
     position = {name: i for i, name in enumerate(SETUP_LABELS)}
-    parts = setups.str.partition(": ")
-    return pd.Series([(position.get(base, len(position)), base, variant) for base, variant in
-                      zip(parts[0], parts[2], strict=True)], index=setups.index)
+
+    def key(setup: str) -> tuple[int, str, str]:
+        base, variant = split_setup(setup)
+        return position.get(base, len(position)), base, variant
+
+    return setups.map(key)
 
 
 def _ordered(cells: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
