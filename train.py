@@ -3,19 +3,30 @@
 A thin Hydra entrypoint; the logic lives in :mod:`lingo.pipeline`.
 """
 
+import sys
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
-from lingo.config import register_configs
-from lingo.pipeline import main_or_exit
+from lingo.config import check_overrides, register_configs
+from lingo.errors import LingoError
 
+CONF = Path(__file__).resolve().parent / "conf"
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    from lingo.pipeline import main_or_exit  # torch and transformers: not for a refused option
+
     return main_or_exit(cfg)
 
 
 if __name__ == "__main__":
+    try:
+        check_overrides(sys.argv[1:], CONF)
+    except LingoError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
-from transformers import Trainer, TrainerCallback
+from transformers import TrainerCallback
 
 from lingo.config import register_configs
+from lingo.training.trainer import LingoTrainer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +140,7 @@ class TurnMeter(StepMeter):
             self.resumed = time.perf_counter()
 
 
-class MeteredTrainer(Trainer):
+class MeteredTrainer(LingoTrainer):
     """The HF Trainer, counting each training batch's tokens (nothing else changes)."""
 
     meter: StepMeter

@@ -4,13 +4,18 @@ Each group's YAML files in ``conf/`` extend one of these dataclasses, so an unkn
 wrong type fails at composition with Hydra's message instead of deep inside training.
 """
 
+import difflib
 import hashlib
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
+from hydra._internal.utils import get_args_parser
 from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from lingo.errors import LingoError, NotRun
@@ -49,8 +54,9 @@ class PromptConfig:
 
 @dataclass
 class MethodConfig:
-    name: str = MISSING  # fmft | lora | adalora | ars | lingo
+    name: str = MISSING  # fmft | lora | adalora | ars | lingo | probe
     peft: str | None = None  # None (full fine-tuning) | lora | adalora
+    train_backbone: bool = True  # False: the backbone frozen, the head alone trained (probe)
     targets: list[str] = MISSING  # paper matrix names: Wq Wk Wv Wo Wf1 Wf2
     r: int = 8
     lora_alpha: int = 32
@@ -58,7 +64,9 @@ class MethodConfig:
     init_r: int = MISSING  # AdaLoRA b0 (average initial rank per matrix)
     target_r: int = MISSING  # AdaLoRA bT (average final rank per matrix)
     tinit: int | None = None  # None: the warmup steps
-    delta_t: int = MISSING
+    delta_t: Any = MISSING  # steps between allocation events, or auto: the budget window
+    # divided by auto_events (an int or "auto": OmegaConf has no unions of primitives)
+    auto_events: int = 25
     final_ratio: float = MISSING  # tfinal = final_ratio x total optimizer steps
     beta1: float = MISSING
     beta2: float = MISSING
@@ -84,7 +92,9 @@ class TableS1Row:
     init_r: int = MISSING
     target_r: int = MISSING
     final_ratio: float = MISSING
-    delta_t: int = MISSING
+    delta_t: Any = MISSING  # steps between allocation events, or auto: the budget window
+    # divided by auto_events (an int or "auto": OmegaConf has no unions of primitives)
+    auto_events: int = 25
     beta1: float = MISSING
     beta2: float = MISSING
     targets: list[str] = MISSING
@@ -93,15 +103,40 @@ class TableS1Row:
 
 @dataclass
 class PaperCodeJob:
-    """How the paper's scripts ran a task (github zhanglab-aim/LINGO, 2023-12): Lingo by
-    scripts/run_opt350m_domain.sh, the other methods by finetune/scripts/run_opt350m.sh, the
-    DeepSEA task by scripts/run_opt350m_multilabel.sh. Read by ``legacy=paper_code`` only."""
+    """How the paper's code ran a task (github zhanglab-aim/LINGO, 2023-12; which upstream
+    script made which printed row: docs/paper_baselines.md). Read by ``legacy=paper_code`` only.
+
+    - Lingo: scripts/run_opt350m_domain.sh -> finetune/DNA_llm_test_domain_350m.py (the
+      promoter prompt on every task, allocation every 50 steps, selected on test);
+      tokenizer=onehot: finetune/scripts/run_opt_350m_1hot.sh -> DNA_llm_test_domain_1hot.py.
+    - ARS: the same code without the prompt; its only run upstream is demos/DNA_llm_test.ipynb
+      (OPT-125M, prom_300_all, 512 tokens), hence ``method_max_length``.
+    - FMFT: finetune/scripts/run_opt350m.sh -> finetune/train_opt350m.py ``--use_lora False``
+      (OPT-125M: finetune/train_opt125m.py, the same code with no launcher): selected on dev.
+    - AdaLoRA (stock PEFT, never allocates): OPT-125M scripts/run_llm_lora.sh ->
+      finetune/train_llm.py (init_r 12, selected on test); OPT-350M finetune/train_opt350m.py
+      ``--use_lora True`` (init_r 16, selected on dev; no launcher passes that flag).
+    - DeepSEA (histone_human): scripts/run_opt350m_multilabel.sh ->
+      finetune/DNA_llm_multilabel_350m.py, whatever the method.
+    - LoRA: no upstream script; it gets the task's no-prompt launcher values.
+
+    The ``method_*`` maps hold what depends on the method (and model) rather than the task;
+    a method or model not in a map gets the fallback named on its line."""
 
     epochs: float = 5  # --num_train_epochs
     eval_steps: int = 200  # --eval_steps and --save_steps
     warmup_steps: int | None = 50  # --warmup_steps (None: not given, the ratio 0.1)
-    max_length: int = 128  # --model_max_length of the scripts without a prompt
-    prompt_max_length: int = 128  # --model_max_length of the Lingo script
+    max_length: int = 128  # --model_max_length of the launchers without a prompt
+    prompt_max_length: int = 128  # --model_max_length of the Lingo launcher
+    # method -> --model_max_length where the method's upstream run differs from the launcher
+    # above (not in the map, or null: prompt_max_length for lingo, max_length for the rest)
+    method_max_length: dict[str, int] | None = None
+    # method -> model -> AdaLoRA init_r of the script that ran it (not in the map: the Lingo
+    # script's init_r=8); without allocation the initial rank is the trained rank
+    method_init_r: dict[str, dict[str, int]] | None = None
+    # method -> model -> the split its script selected checkpoints on (not in the map: test,
+    # eval_dataset=test_dataset as in the Lingo, ARS and train_llm.py runs)
+    method_selection_split: dict[str, dict[str, str]] | None = None
     selection_metric: str = "mcc"  # metric_for_best_model="matthews_correlation"
     # the Lingo script's text around the DNA: the promoter prompt on every task (DeepSEA's: none)
     prompt: PromptConfig = field(default_factory=lambda: PromptConfig(
@@ -154,6 +189,7 @@ class TrainerConfig:
     epochs: float = 5
     max_steps: int = -1  # > 0 caps the optimizer steps
     lr: float = 3e-5
+    head_lr: float | None = None  # the classification head's learning rate (null: lr)
     warmup_ratio: float = 0.1
     warmup_steps: int | None = None  # a number of steps instead of the ratio (paper code: 50)
     weight_decay: float = 5e-3
@@ -204,6 +240,20 @@ def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictCo
     return fallback
 
 
+def _config_groups(*, _root_: DictConfig) -> str:
+    """``${lingo.groups:}``, for ``--help``: the config groups and their options as Hydra lists
+    them, less Hydra's own and the internal ones (a name starting with ``_``: a file that other
+    configs build on, such as method/_adapter and task/_family/)."""
+    conf = next(Path(s.path) for s in _root_.hydra.runtime.config_sources if s.provider == "main")
+    lines = []
+    for folder in sorted(p for p in conf.rglob("*") if p.is_dir()):
+        parts = folder.relative_to(conf).parts
+        options = sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+        if options and parts[0] != "hydra" and not any(p.startswith("_") for p in parts):
+            lines.append(f"{'/'.join(parts)}: {', '.join(options)}")
+    return "\n".join(lines)
+
+
 def short_hash(text: str) -> str:
     """``${lingo.hash:...}``: a short stable hash, used to name run directories."""
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
@@ -231,7 +281,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "method.p_drop": (0.0, 1.0),
     "method.p_revive": (0.0, 1.0),
     "method.final_ratio": (0.0, 1.0),
-    "method.delta_t": (1, math.inf),
+    "method.auto_events": (1, math.inf),
     "method.allocate_every": (1, math.inf),
     "method.r": (1, math.inf),
     "method.init_r": (1, math.inf),
@@ -252,9 +302,10 @@ RANGES: dict[str, tuple[float, float]] = {
 
 def validate(cfg: DictConfig) -> None:
     """Check every value with a closed set of options or a range, before anything is loaded;
-    types and unknown keys are already checked by the schema at composition. After values
-    missing altogether, combinations that are not runs come first: a sweep records them as
-    skipped, whatever else is set."""
+    types are checked by the schema at composition, keys it does not define first here. After
+    values missing altogether, combinations that are not runs come first: a sweep records them
+    as skipped, whatever else is set."""
+    check_known_keys(cfg)
     missing = sorted(key for group in GROUPS for key in OmegaConf.missing_keys(cfg[group]))
     if missing:
         raise LingoError(f"no value for {', '.join(missing)}: a file that only other configs "
@@ -301,6 +352,14 @@ def validate(cfg: DictConfig) -> None:
             f"tokenizer.stride={cfg.tokenizer.stride} exceeds tokenizer.k={cfg.tokenizer.k}: "
             "bases between k-mers would be skipped"
         )
+    delta_t = cfg.method.delta_t
+    if delta_t != "auto" and not (isinstance(delta_t, int) and not isinstance(delta_t, bool)
+                                  and delta_t >= 1):
+        raise LingoError(f"method.delta_t={delta_t!r}: use a number of steps >= 1, or auto "
+                         "(the budget window divided by method.auto_events)")
+    head_lr = cfg.trainer.head_lr
+    if head_lr is not None and head_lr < 0:
+        raise LingoError(f"trainer.head_lr={head_lr}: use a rate >= 0, or null (trainer.lr)")
     if cfg.method.target_r > cfg.method.init_r:
         raise LingoError(
             f"method.target_r={cfg.method.target_r} exceeds method.init_r={cfg.method.init_r}"
@@ -343,3 +402,71 @@ def register_configs() -> None:
         OmegaConf.register_new_resolver("lingo.hash", short_hash)
         OmegaConf.register_new_resolver("lingo.eq", lambda a, b: a == b)
         OmegaConf.register_new_resolver("lingo.if", lambda test, yes, no: yes if test else no)
+        OmegaConf.register_new_resolver("lingo.groups", _config_groups)
+
+
+# Hugging Face TrainingArguments names that users reach for, and Lingo's option for each
+TRAINER_ALIASES = {
+    "trainer.save_steps": "trainer.eval_steps",  # a checkpoint is saved at every evaluation
+    "trainer.learning_rate": "trainer.lr",
+    "trainer.num_train_epochs": "trainer.epochs",
+    "trainer.per_device_train_batch_size": "trainer.batch_size",
+    "trainer.gradient_accumulation_steps": "trainer.grad_accum",
+}
+
+
+def unknown_option(key: str) -> str | None:
+    """None where the schema defines the dotted ``key`` (anything inside a free-form dict such
+    as ``model.shape`` counts), else a one-line message naming it and the nearest option."""
+    schema: type | None = LingoConfig
+    known = ""
+    for part in key.split("."):
+        hints = get_type_hints(schema) if schema else {}
+        if part not in hints:
+            nearest = TRAINER_ALIASES.get(key) or next(
+                (known + m for m in difflib.get_close_matches(part, hints, n=1, cutoff=0)),
+                known.rstrip("."))
+            return (f"unknown option {key} (the nearest known option: {nearest}); "
+                    "python train.py --cfg job lists every option")
+        kind = hints[part]
+        inner = [t for t in get_args(kind) if t is not type(None)] or [kind]
+        if get_origin(inner[0]) is dict:
+            return None
+        schema = inner[0] if is_dataclass(inner[0]) else None
+        known += f"{part}."
+    return None
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Refuse a key the schema does not define. Hydra composes into the schema in struct mode,
+    but a command-line ``+key=value`` adds any key even there (by design), so a misspelt
+    setting (``+trainer.save_steps=30``) would be ignored and the run filed under a new
+    directory. ``hydra.*`` is Hydra's own."""
+    for key in _dotted_keys(OmegaConf.to_container(cfg)):
+        if key != "hydra" and not key.startswith("hydra.") and (message := unknown_option(key)):
+            raise LingoError(message)
+
+
+def _dotted_keys(node: dict, prefix: str = "") -> Iterator[str]:
+    for key, value in node.items():
+        yield f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _dotted_keys(value, f"{prefix}{key}.")
+
+
+def check_overrides(args: list[str], config_dir: Path) -> None:
+    """``check_known_keys`` for the command line, before Hydra composes anything: so a wrong key
+    leaves no run directory, and ``trainer.foo=1``, which Hydra refuses in several lines without
+    naming an option, gets the same one line. Config groups (``model=``, ``+sweep=``), Hydra's
+    settings and overrides Hydra cannot parse are Hydra's to check."""
+    overrides = get_args_parser().parse_known_args(args)[0].overrides
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException:
+        return
+    for override in parsed:
+        key = override.key_or_group
+        if override.is_hydra_override() or override.package or (config_dir / key).is_dir():
+            continue
+        if message := unknown_option(key):
+            raise LingoError(message)

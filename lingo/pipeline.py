@@ -31,6 +31,7 @@ from lingo.models import build_model, count_parameters
 from lingo.models.build import check_positions, resolve_arch
 from lingo.results import (
     CONFIG,
+    DEV_PREDICTIONS,
     METRICS,
     PER_LABEL,
     PREVIEW,
@@ -58,6 +59,7 @@ from lingo.training.callbacks import (
 from lingo.training.checkpoints import last_complete_checkpoint
 from lingo.training.collator import PadCollator
 from lingo.training.distributed import is_main_process
+from lingo.training.dynamics import DynamicsCallback
 from lingo.training.loggers import RunLogger
 from lingo.training.trainer import (
     early_stopping,
@@ -132,14 +134,15 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                                     cfg.trainer.grad_accum * args.world_size, cfg.seed)
         run_state = RunStateCallback(resume_from)
         callbacks = [HistoryCallback(run_dir, cfg.task.selection_split, step_flops),
-                     *logger.callbacks()]
+                     DynamicsCallback(net, run_dir, logger.log_values), *logger.callbacks()]
         if cfg.method.peft == "adalora" and cfg.method.allocate:
             callbacks.append(AllocationCallback(cfg.method, run_dir, resume_from))
         callbacks += early_stopping(cfg.trainer)  # null patience (the default): none
         callbacks.append(run_state)  # last: its marker completes a checkpoint
         collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
         trainer, outcome = train_and_evaluate(net, args, datasets, collator, callbacks,
-                                              resume_from, cfg.task.selection_split)
+                                              resume_from, cfg.task.selection_split,
+                                              cfg.trainer.head_lr)
         trainer.save_model(str(run_dir / "model"))
         if not main:
             return {}
@@ -149,6 +152,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if outcome.test_logits is not None:  # for bootstrap intervals (scripts/validate.py)
             save_predictions(run_dir / TEST_PREDICTIONS, outcome.test_logits,
                              outcome.test_labels)
+            save_predictions(run_dir / DEV_PREDICTIONS, outcome.dev_logits, outcome.dev_labels)
         if outcome.per_label is not None:  # multi-label: per-label vectors beside metrics.json
             write_json(run_dir / PER_LABEL, {
                 "labels": data.label_names,
@@ -183,7 +187,7 @@ def record_result(cfg: DictConfig, run_dir: Path, data: TaskData, logger: RunLog
         "n_train": len(data.train),
         "n_dev": len(data.dev),
         "n_test": len(data.test),
-        "sequence_length": max(len(s) for s in data.train.sequences),  # bp; predict's window
+        "sequence_length": data.sequence_length,  # bp, declared or the median: predict's window
         "num_labels": data.num_labels,
         **identity(cfg),
         "train_split": data.train_split,
@@ -255,6 +259,11 @@ def report_ranks(
     write_json(run_dir / RANK_PATTERN, {"rank_pattern": allocated, "nonzero": pattern})
     summary, grid = rank_summary(net, pattern, cfg.model.arch, list(cfg.method.targets))
     summary["allocated_rank_total"] = sum(sum(mask) for mask in allocated.values())
+    tuner = net.base_model
+    summary["delta_t"] = tuner.peft_config[tuner.trainable_adapter_name].deltaT  # as resolved
+    if cfg.method.allocator == "ars":  # events that drew masks: 0 means the run was AdaLoRA's
+        summary["sampling_events"] = sum(e.get("sampled", False)
+                                         for e in tuner.rankallocator.events)
     plot_rank_pattern(grid, run_dir / RANK_PLOT, f"{run_name(cfg)}: kept ranks")
     logger.log_files(images={"rank_pattern": run_dir / RANK_PLOT},
                      tables={"rank_history": run_dir / RANK_HISTORY})

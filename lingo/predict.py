@@ -24,7 +24,6 @@ label: ``mean`` (the default: a distribution, so ``pred`` is its argmax as in tr
 
 import argparse
 import csv
-import gzip
 import io
 import json
 import logging
@@ -39,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from scipy.special import expit, softmax
 
 from lingo.config import BASELINE_ARCHES, PRECISIONS
-from lingo.data.gue import check_bases, csv_records
+from lingo.data.gue import check_bases, csv_records, gunzipped
 from lingo.errors import DataError, LingoError
 from lingo.results import CONFIG, METRICS, PER_LABEL, read_metrics, write_atomic
 from lingo.training.precision import compute_device, resolve_precision
@@ -65,13 +64,7 @@ def read_sequences(path: Path) -> list[Record]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "the input file does not exist", "give --input an existing file")
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as err:
-            raise DataError(path, f"the gzip stream is damaged ({err})",
-                            "re-compress the file, or give it uncompressed") from None
+    data = gunzipped(path, path.read_bytes())
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -326,7 +319,7 @@ def load_group(group: list[Run], device: torch.device, merge: bool, index: int):
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from lingo.models import build_model
+    from lingo.models import build_model, peft_deprecation_silenced
 
     first = group[0]
     if first.peft_type is None:
@@ -340,7 +333,8 @@ def load_group(group: list[Run], device: torch.device, merge: bool, index: int):
     base = build_model(first.cfg.model, first.num_labels, tok.vocab_size, tok.pad_token_id,
                        first.cfg.seed, multi_label=first.multi_label)
     names = [f"run{i}" for i in range(len(group))]
-    net = PeftModel.from_pretrained(base, str(first.path / "model"), adapter_name=names[0])
+    with peft_deprecation_silenced():
+        net = PeftModel.from_pretrained(base, str(first.path / "model"), adapter_name=names[0])
     for run, name in zip(group[1:], names[1:], strict=True):
         net.load_adapter(str(run.path / "model"), adapter_name=name)
     if merge:

@@ -27,6 +27,8 @@ RANK_HISTORY = "rank_history.jsonl"  # AdaLoRA/ARS: one line per allocation even
 RANK_PLOT = "rank_pattern.png"
 RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the selected model
 TEST_PREDICTIONS = "test_predictions.npz"  # the selected model's test logits and labels
+DEV_PREDICTIONS = "dev_predictions.npz"  # the same on dev (choices made on dev: learning rates)
+DYNAMICS = "dynamics.jsonl"  # a line per logging step: ΔW norm, the loss split (AdaLoRA-type)
 
 
 def config_identity(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def config_identity(config: Mapping[str, Any]) -> dict[str, Any]:
         "method": name("method"),
         "task": name("task"),
         "tokenizer": name("tokenizer"),
+        "arch": (config.get("model") or {}).get("arch"),  # Table 1 reads OPT's BBPE runs by it
         "seed": config.get("seed"),
         "legacy": config.get("legacy"),
         # as asked (auto); a completed run's metrics.json then records the split it used
@@ -149,6 +152,14 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     write_atomic(path, "".join(json.dumps(_clean(row), sort_keys=True) + "\n" for row in rows))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; none when it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def save_predictions(path: Path, logits: Any, labels: Any) -> None:

@@ -32,6 +32,23 @@ def test_ars_with_p_zero_is_peft_adalora(run_env, tmp_path):
         assert ada[key] == ars[key], key
 
 
+def test_table_s1_delta_t_never_samples_and_auto_does(run_env, tmp_path):
+    """prom_tata's Table S1 delta_t (5000) leaves a 60-step run no event: it is AdaLoRA, and
+    says so; delta_t=auto spaces auto_events events over the budget phase."""
+    run = ["method=ars", "trainer.max_steps=60", "trainer.eval_steps=30"]
+    done = subprocess.run(train_cmd(tmp_path / "s1", *run), cwd=REPO, env=run_env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ARS will never sample" in done.stderr
+    metrics = json.loads((tmp_path / "s1" / "metrics.json").read_text())
+    assert metrics["sampling_events"] == 0 and metrics["delta_t"] == 5000
+    auto = train(run_env, tmp_path / "auto", *run, "method.delta_t=auto",
+                 "method.auto_events=5")
+    assert abs(auto["sampling_events"] - 5) <= 1 and auto["delta_t"] < 60
+    sampled = [e for e in rank_history(tmp_path / "auto") if e["sampled"]]
+    assert len(sampled) == auto["sampling_events"]
+
+
 def test_ars_samples_and_is_reproducible(run_env, tmp_path):
     args = ["method=ars", "method.p_drop=0.2", "method.p_revive=0.2", *SCHEDULE]
     first = train(run_env, tmp_path / "a", *args)

@@ -84,8 +84,8 @@ def test_bad_gue_folder_is_one_error_line(
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("trainer.foo=1", "Key 'foo' not in 'TrainerConfig'"),
         ("model=nope", "Could not find 'model/nope'"),
+        ("method=foo", "Could not find 'method/foo'"),  # an unknown key: tests/test_user_errors
     ],
 )
 def test_unknown_option_gets_hydras_message(

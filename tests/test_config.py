@@ -129,7 +129,10 @@ def test_tokenizer_dir_resolves_tiny_tokenizers(compose_cfg, monkeypatch, tmp_pa
         ("trainer.precision=fp8", "trainer.precision='fp8' is not one of: auto, fp32, bf16, fp16"),
         ("task.selection_metric=loss", "task.selection_metric='loss'"),
         ("method.p_drop=1.5", "method.p_drop=1.5 is outside [0.0, 1.0]"),
-        ("method.delta_t=0", "method.delta_t=0 is outside"),
+        ("method.delta_t=0", "method.delta_t=0: use a number of steps >= 1, or auto"),
+        ("method.delta_t=often", "method.delta_t='often': use a number of steps >= 1, or auto"),
+        ("method.auto_events=0", "method.auto_events=0 is outside [1, inf]"),
+        ("trainer.head_lr=-1", "trainer.head_lr=-1.0: use a rate >= 0, or null"),
         ("logger.mode=onlin", "logger.mode='onlin'"),
         ("method.target_r=20", "exceeds method.init_r"),
         ("trainer.warmup_ratio=50", "for a number of steps use trainer.warmup_steps"),
@@ -170,7 +173,7 @@ def test_a_run_directory_refuses_other_result_settings(compose_cfg, tmp_path):
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (["method=_adapter"], "no value for method.name"),  # a shared base, listed by --help
+    (["method=_adapter"], "no value for method.name"),  # a shared base, hidden by --help
     (["model=hf_causal"], "model=hf_causal needs model.name_or_path=<hub name or local folder>"),
     (["trainer.epochs=0"], "trainer.epochs=0.0 trains nothing"),
     (["trainer.eval_steps=0"], "trainer.eval_steps=0.0: use a fraction"),

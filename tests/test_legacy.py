@@ -42,7 +42,7 @@ def test_switch_sets_the_paper_codes_procedure(compose_cfg):  # noqa: F811
     ("lingo", "h3", (5, 200, 50, 128, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
     ("ars", "h3", (5, 200, 50, 128, "mcc", "", True)),
     ("lingo", "prom_tata", (10, 200, 50, 512, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
-    ("ars", "prom_tata", (10, 200, 50, 70, "mcc", "", True)),
+    ("ars", "prom_tata", (10, 200, 50, 512, "mcc", "", True)),
     ("lingo", "prom_all", (4, 400, 50, 512, "mcc", "Domain: DNA Promoter\nSequence: ", True)),
     ("fmft", "prom_notata", (4, 400, 50, 70, "mcc", "", False)),
     # the DeepSEA script: plain Trainer (never allocates), no prompt, ratio warmup, 512 tokens
@@ -56,6 +56,80 @@ def test_legacy_follows_each_tasks_script(compose_cfg, method, task, expected): 
     t = cfg.trainer
     assert (t.epochs, t.eval_steps, t.warmup_steps, cfg.tokenizer.max_length,
             cfg.task.selection_metric, cfg.method.prompt.prefix, cfg.method.allocate) == expected
+
+
+@pytest.mark.parametrize(("method", "task", "tokens"), [
+    # promoters: the Lingo launcher 512 (scripts/run_opt350m_domain.sh:108,135); ARS 512, as
+    # its one upstream run (demos/DNA_llm_test.ipynb); FMFT 70 (finetune/scripts/
+    # run_opt350m.sh:108,135), AdaLoRA 70 (scripts/run_llm_lora.sh:115,144); LoRA: no script
+    ("lingo", "prom_all", 512), ("ars", "prom_all", 512), ("ars", "prom_notata", 512),
+    ("fmft", "prom_all", 70), ("adalora", "prom_tata", 70), ("lora", "prom_all", 70),
+    ("ars", "demo", 512),  # the synthetic task takes the promoter family's values
+    # yeast: 128 in every launcher; DeepSEA: 512
+    ("ars", "h3", 128), ("fmft", "h4ac", 128), ("adalora", "h3", 128),
+    ("ars", "histone_human", 512), ("fmft", "histone_human", 512),
+])
+def test_legacy_max_length_follows_each_methods_run(compose_cfg, method, task, tokens):  # noqa: F811
+    for model in ("opt125m", "opt350m"):
+        cfg = compose_cfg([f"model={model}", f"method={method}", f"task={task}",
+                           "legacy=paper_code"])
+        assert cfg.tokenizer.max_length == tokens
+    ours = compose_cfg([f"method={method}", f"task={task}"])
+    assert ours.tokenizer.max_length == 512  # ours: the tokenizer's own limit
+
+
+@pytest.mark.parametrize(("model", "task", "init_r", "split"), [
+    # OPT-125M: finetune/train_llm.py (init_r=12, eval_dataset=test_dataset)
+    ("opt125m", "prom_tata", 12, "test"), ("opt125m", "h3", 12, "test"),
+    # OPT-350M: finetune/train_opt350m.py --use_lora True (init_r=16, eval_dataset=val_dataset)
+    ("opt350m", "prom_all", 16, "dev"), ("opt350m", "h3k4me1", 16, "dev"),
+    # no upstream AdaLoRA script: the Lingo script's rank, selected on test
+    ("tiny_opt", "prom_tata", 8, "test"), ("nt500m", "prom_tata", 8, "test"),
+    # DeepSEA: DNA_llm_multilabel_350m.py for every method (init_r=8, test)
+    ("opt350m", "histone_human", 8, "test"), ("opt125m", "histone_human", 8, "test"),
+])
+def test_legacy_adalora_follows_its_script_per_model(compose_cfg, model, task, init_r,  # noqa: F811
+                                                      split):
+    cfg = compose_cfg([f"model={model}", "method=adalora", f"task={task}", "legacy=paper_code"])
+    m = cfg.method
+    assert (m.init_r, cfg.task.selection_split, m.allocate) == (init_r, split, False)
+    assert m.target_r <= m.init_r
+    # ARS and Lingo keep the Lingo script's init_r=8 on the same model and task
+    for method in ("ars", "lingo") if model != "nt500m" else ("ars",):
+        other = compose_cfg([f"model={model}", f"method={method}", f"task={task}",
+                             "legacy=paper_code"])
+        assert other.method.init_r == 8 and other.task.selection_split == "test"
+    # without legacy: the task's Table S1 row, selected on dev
+    ours = compose_cfg([f"model={model}", "method=adalora", f"task={task}"])
+    assert ours.method.init_r == ours.task.table_s1.init_r
+    assert ours.task.selection_split == "dev"
+
+
+@pytest.mark.parametrize(("model", "task", "split"), [
+    # finetune/train_opt350m.py (finetune/scripts/run_opt350m.sh, --use_lora False) and
+    # finetune/train_opt125m.py: eval_dataset=val_dataset, the test split evaluated once
+    ("opt350m", "prom_tata", "dev"), ("opt350m", "h3", "dev"), ("opt125m", "prom_all", "dev"),
+    ("opt125m", "h4", "dev"),
+    # no upstream FMFT script for these: test, as every other legacy run
+    ("tiny_opt", "prom_tata", "test"), ("dnabert2", "h3", "test"),
+    ("opt350m", "histone_human", "test"),
+])
+def test_legacy_fmft_selects_where_its_script_did(compose_cfg, model, task, split):  # noqa: F811
+    cfg = compose_cfg([f"model={model}", "method=fmft", f"task={task}", "legacy=paper_code"])
+    assert cfg.task.selection_split == split
+    assert cfg.task.selection_metric == ("cross_entropy" if task == "histone_human" else "mcc")
+    lora = compose_cfg([f"model={model}", "method=lora", f"task={task}", "legacy=paper_code"])
+    assert lora.task.selection_split == "test"  # LoRA: no upstream script
+
+
+def test_legacy_onehot_is_the_paper_scripts(compose_cfg):  # noqa: F811
+    """finetune/scripts/run_opt_350m_1hot.sh: --model_max_length 512 on promoters, 128 on
+    the yeast tasks (a length the script pads to and never truncates at)."""
+    for task, tokens in (("prom_tata", 512), ("h3", 128)):
+        cfg = compose_cfg(["method=lingo", f"task={task}", "tokenizer=onehot",
+                           "legacy=paper_code"])
+        assert cfg.tokenizer.paper_onehot is True and cfg.tokenizer.max_length == tokens
+        assert cfg.method.prompt.prefix == "Domain: DNA Promoter\nSequence: "
 
 
 def test_paper_truncation_cuts_the_suffix(tokenizer_dir):

@@ -206,3 +206,32 @@ def test_a_half_precision_checkpoint_trains_from_fp32_weights(tmp_path):
                          init="pretrained", name_or_path=str(tmp_path))
     loaded = build_model(config, num_labels=2, vocab_size=100, pad_token_id=1, seed=0)
     assert {p.dtype for p in loaded.parameters()} == {torch.float32}
+
+
+@pytest.mark.parametrize("steps, delta_t", [(40, 3), (60, 5000), (613, 7), (3065, 100)])
+def test_budget_events_are_the_steps_where_peft_draws_masks(steps, delta_t):
+    """The count ARS's warning and sampling_events rest on, against PEFT's own schedule: an
+    event at t when t < T - tfinal (the tuner calls the allocator) and budget_schedule masks."""
+    from lingo.methods.adapters import adalora_schedule, budget_events
+
+    config = method("ars", YEAST, "adalora")
+    config.delta_t, config.final_ratio = delta_t, 0.15
+    net = apply_method(on_meta("tiny_opt", 4105), config, "opt", steps, steps // 10)
+    schedule = adalora_schedule(config, steps, steps // 10)
+    allocator = net.base_model.rankallocator
+    for key, value in schedule.items():
+        setattr(allocator.peft_config, key, value)
+    peft_events = sum(allocator.budget_schedule(t)[1]
+                      for t in range(1, steps + 1) if t < steps - schedule["tfinal"])
+    assert budget_events(schedule) == peft_events
+
+
+@pytest.mark.parametrize("steps, events", [(60, 5), (613, 5), (613, 25), (3065, 25),
+                                           (50_000, 25), (50_000, 100)])
+def test_delta_t_auto_gives_auto_events_in_the_budget_window(steps, events):
+    from lingo.methods.adapters import adalora_schedule, budget_events
+
+    config = method("ars", YEAST, "adalora")
+    config.delta_t, config.auto_events = "auto", events
+    schedule = adalora_schedule(config, steps, steps // 10)
+    assert abs(budget_events(schedule) - events) <= 1

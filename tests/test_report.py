@@ -294,3 +294,46 @@ def test_the_variant_of_a_run_that_does_not_record_it_is_its_first_attempts(tmp_
     assert runs.loc[str(old), "variant"] == "trainer.max_steps=30"
     assert runs.loc[str(new), "variant"] == "trainer.eval_steps=5"  # setup keys left out
     assert runs.loc[str(new), "status"] == "incomplete"
+
+
+def test_cells_carry_provenance_and_mark_mixed_precision_and_no_sampling(tmp_path):
+    run_dir(tmp_path, "ars1", method="ars", seed=1, precision="bf16", git_commit="aaa",
+            sampling_events=0, **{"test/auc": 0.8})
+    run_dir(tmp_path, "ars2", method="ars", seed=2, precision="fp32", git_commit="bbb",
+            sampling_events=0, **{"test/auc": 0.9})
+    run_dir(tmp_path, "lingo1", method="lingo", precision="bf16", git_commit="aaa",
+            sampling_events=25, **{"test/auc": 0.9})
+    run_dir(tmp_path, "lora1", precision="bf16", git_commit="aaa", **{"test/auc": 0.85})
+    cells = aggregate(S3, collect_runs(tmp_path))
+    ars = cell(cells, setup="full", model="opt125m", row="ars", task="prom_tata")
+    assert ars["run_dirs"] == f"{tmp_path / 'ars1'};{tmp_path / 'ars2'}"
+    assert ars["commits"] == "aaa;bbb" and ars["precisions"] == "bf16;fp32"
+    assert ars["no_sampling"] == 2
+    lingo = cell(cells, setup="full", model="opt125m", row="lingo", task="prom_tata")
+    assert lingo["no_sampling"] == 0 and lingo["precisions"] == "bf16"
+    assert cell(cells, setup="full", model="opt125m", row="lora", task="prom_tata")[
+        "no_sampling"] == 0  # LoRA records no sampling_events: never marked
+    write_table(cells, problems(collect_runs(tmp_path), S3), S3, tmp_path / "out")
+    md = (tmp_path / "out" / "table_s3.md").read_text()
+    rows = {line.split(" | ")[1]: line for line in md.splitlines() if "| OPT-125M |" in line}
+    assert "±0.071 [2] ‡2 ◇ / " in rows["ARS"]  # never sampled, two precisions
+    assert "‡" not in rows["Lingo"] and "◇" not in rows["Lingo"]
+    csv = pd.read_csv(tmp_path / "out" / "table_s3.csv")
+    assert set(csv.columns) >= {"run_dirs", "commits", "precisions", "no_sampling"}
+
+
+def test_table1_reads_opts_lingo_runs_as_its_bbpe_cells(tmp_path):
+    """OPT's own tokenizer is GPT-2's BBPE: Table S3's Lingo runs fill Table 1's BBPE row, and a
+    seed also trained with tokenizer=bbpe counts once."""
+    run_dir(tmp_path, "own1", method="lingo", arch="opt", seed=1, **{"test/auc": 0.8})
+    run_dir(tmp_path, "own2", method="lingo", arch="opt", seed=2, **{"test/auc": 0.9})
+    run_dir(tmp_path, "bbpe1", method="lingo", arch="opt", seed=1, tokenizer="bbpe",
+            **{"test/auc": 0.8})
+    run_dir(tmp_path, "onehot1", method="lingo", arch="opt", tokenizer="onehot",
+            **{"test/auc": 0.7})
+    run_dir(tmp_path, "dna", model="nt500m", method="lingo", arch="esm", status="skipped")
+    cells = aggregate(TABLE1, collect_runs(tmp_path))
+    bbpe = cell(cells, setup="full", model="opt125m", row="bbpe", task="prom_tata")
+    assert bbpe["n"] == 2 and bbpe["mean"] == pytest.approx(0.85)
+    assert cell(cells, setup="full", model="opt125m", row="onehot", task="prom_tata")["n"] == 1
+    assert "native" not in set(cells[cells["model"] == "opt125m"]["row"])

@@ -298,43 +298,57 @@ def test_prompt_survives_truncation(tokenizer_dir: Path, opt_hf, name: str, side
 
 
 def test_legacy_onehot_reuses_the_paper_ids(tokenizer_dir: Path, opt_hf) -> None:
-    tok = build(tokenizer_dir, "onehot", paper_onehot=True)
-    [ids], _ = tok.encode(["ACGT"])
-    # the paper code's ids: the words "the , to and" of OPT's vocabulary
+    """finetune/DNA_llm_test_domain_1hot.py (github zhanglab-aim/LINGO): token_dict maps
+    A 5, T 6, C 7, G 8 and anything else to "[UNK]" 1; no BOS before the DNA."""
+    tok = build(tokenizer_dir, "onehot", max_length=8, paper_onehot=True)
+    [ids], _ = tok.encode(["ATCGNA"])
+    # the paper code's ids: the words "the , to and" of OPT's vocabulary, then N as 1
     words = opt_hf.convert_tokens_to_ids(["Ġthe", ",", "Ġto", "Ġand"])
-    assert ids[1:] == words == [5, 6, 7, 8]
+    assert words == [5, 6, 7, 8]
+    assert ids == [5, 6, 7, 8, 1, 5, 0, 0]  # A T C G N A, then padding with 0
+    assert 1 == opt_hf.pad_token_id != opt_hf.eos_token_id  # N gets OPT's pad id; no </s>
     assert tok.new_token_ids == [] and tok.vocab_size == len(opt_hf)
-    assert tok.pad_token_id == 0 != opt_hf.pad_token_id
-    assert tok.attend_to_padding is True
+    # the model's pad id stays OPT's: the script's collator and model config had 1
+    assert tok.pad_token_id == opt_hf.pad_token_id and tok.attend_to_padding is False
+    assert tok.fingerprint() != build(tokenizer_dir, "onehot", max_length=8).fingerprint()
 
 
-def test_legacy_onehot_attends_to_padding(tokenizer_dir: Path, opt_hf) -> None:
-    legacy = build(tokenizer_dir, "onehot", paper_onehot=True)
-    ours = build(tokenizer_dir, "onehot")
-    sequences = ["ACGTACGT", "ACG"]
-    lengths = [1 + len(s) for s in sequences]
+def test_legacy_onehot_pads_to_max_length_and_never_truncates(tokenizer_dir: Path,
+                                                              opt_hf) -> None:
+    """The script's rows: prompt prefix + DNA + suffix, padded with 0 up to
+    --model_max_length and never truncated (a longer row keeps every base)."""
+    legacy = build(tokenizer_dir, "onehot", LINGO_PROMPT, max_length=64, paper_onehot=True)
+    prefix = opt_hf(PREFIX, add_special_tokens=False)["input_ids"]
+    suffix = opt_hf(SUFFIX, add_special_tokens=False)["input_ids"]
+    short, long = "ACGT" * 3, "ACGT" * 30
+    encoded = legacy.encode_with_counts([short, long])
+    dna = [5, 7, 8, 6] * 3  # A C G T
+    row = prefix + dna + suffix
+    assert encoded.ids[0] == row + [0] * (64 - len(row))
+    assert encoded.ids[1] == prefix + [5, 7, 8, 6] * 30 + suffix  # longer than 64: kept whole
+    assert encoded.dna_tokens == [12, 120] and encoded.truncated == [False, False]
+    assert legacy.preview(encoded.ids[0]).endswith(f"{SUFFIX} [+{64 - len(row)} x id 0]")
 
-    def batch(tok) -> dict[str, torch.Tensor]:
-        ids, _ = tok.encode(sequences)
-        features = [{"input_ids": row, "labels": 0} for row in ids]
-        return PadCollator(tok.pad_token_id, tok.attend_to_padding)(features)
+    # in a batch the row's 0s are attended (they are not the pad id) and the last non-pad
+    # token, where OPT's head reads, is the last position, as with the script
+    batch = PadCollator(legacy.pad_token_id, legacy.attend_to_padding)(
+        [{"input_ids": encoded.ids[0], "labels": 0}, {"input_ids": encoded.ids[0], "labels": 1}])
+    assert torch.equal(batch["attention_mask"], torch.ones(2, 64, dtype=torch.long))
+    last = (torch.arange(64) * (batch["input_ids"] != legacy.pad_token_id)).argmax(-1)
+    assert last.tolist() == [63, 63]
 
-    old = batch(legacy)
-    assert torch.equal(old["attention_mask"], torch.ones(2, max(lengths), dtype=torch.long))
-    assert old["input_ids"][1, lengths[1] :].tolist() == [0] * (lengths[0] - lengths[1])
+    ours = build(tokenizer_dir, "onehot", LINGO_PROMPT, max_length=64)
+    [kept], cut = ours.encode([long])
+    assert len(kept) == 64 and cut == 1 and kept[0] == opt_hf.eos_token_id
 
-    new = batch(ours)
+
+def test_collator_attends_to_padding_only_when_asked(opt_hf) -> None:
+    features = [{"input_ids": [5, 6], "labels": 1}, {"input_ids": [5], "labels": 0}]
     pad = opt_hf.pad_token_id
-    expected_mask = [[1] * n + [0] * (max(lengths) - n) for n in lengths]
-    assert new["attention_mask"].tolist() == expected_mask
-    assert new["input_ids"][1, lengths[1] :].tolist() == [pad] * (lengths[0] - lengths[1])
-
-    direct = PadCollator(0, True)([{"input_ids": [5, 6], "labels": 1}, {"input_ids": [5],
-                                                                         "labels": 0}])
-    assert direct["attention_mask"].tolist() == [[1, 1], [1, 1]]
-    assert PadCollator(pad, False)([{"input_ids": [5, 6], "labels": 1},
-                                    {"input_ids": [5], "labels": 0}])[
-        "attention_mask"].tolist() == [[1, 1], [1, 0]]
+    assert PadCollator(0, True)(features)["attention_mask"].tolist() == [[1, 1], [1, 1]]
+    batch = PadCollator(pad, False)(features)
+    assert batch["attention_mask"].tolist() == [[1, 1], [1, 0]]
+    assert batch["input_ids"].tolist() == [[5, 6], [5, pad]]
 
 
 # --------------------------------------------------------------------------- factory

@@ -36,7 +36,7 @@ REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/
             "tokenizer", "train_split", "seed", "variant", "git_commit", "status"}
 
 
-@pytest.mark.parametrize("method", ["fmft", "lora", "adalora"])
+@pytest.mark.parametrize("method", ["fmft", "lora", "adalora", "probe"])
 def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method):
     run_dir = tmp_path / "run"
     extra = ["method.delta_t=5"] if method == "adalora" else []
@@ -52,8 +52,21 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     assert 0 < metrics["trainable_params"] <= metrics["total_params"]
     if method == "fmft":
         assert metrics["trainable_params"] == metrics["total_params"]
+    elif method == "probe":
+        assert metrics["trainable_params"] == 64 * 2  # tiny_opt's score head (no bias)
     else:
         assert metrics["trainable_params"] < metrics["total_params"] / 10
+    # dynamics.jsonl: a line per logging step (10), how far training moved the weights
+    dynamics = [json.loads(line) for line in (run_dir / "dynamics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in dynamics] == [10, 20, 30]
+    if method == "probe":  # the backbone never moves
+        assert all(row["weight_distance"] == 0 for row in dynamics)
+    else:
+        moved = "weight_distance" if method == "fmft" else "delta_w"
+        assert all(row[moved] > 0 for row in dynamics)
+    if method == "adalora":  # the task loss and the orthogonality penalty, apart
+        assert all(row["task_loss"] + row["orth_loss"] == pytest.approx(row["loss"], rel=1e-3)
+                   for row in dynamics)
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     assert [row["step"] for row in history] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
     # FLOPs (lingo/flops.py): per optimizer step, cumulative in the history, OPT-125M-adjusted
@@ -68,7 +81,8 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     preview = (run_dir / "inputs_preview.txt").read_text()
     assert preview.count("--- train input") == 3 and "</s>" in preview
     assert "trainer:" in (run_dir / "config.yaml").read_text()
-    assert (run_dir / "model" / "adapter_config.json").is_file() == (method != "fmft")
+    assert (run_dir / "model" / "adapter_config.json").is_file() == (method in ("lora",
+                                                                                 "adalora"))
     assert not (run_dir / "checkpoints").exists()
 
 
@@ -88,10 +102,14 @@ def test_adalora_allocates_to_the_budget(run_env, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["tiny_bert", "tiny_esm"])
-def test_bert_and_esm_stand_ins_train(run_env, tmp_path, model):
-    metrics = train(run_env, tmp_path / "run", f"model={model}", "method=lora",
+@pytest.mark.parametrize("method", ["lora", "probe"])
+def test_bert_and_esm_stand_ins_train(run_env, tmp_path, model, method):
+    metrics = train(run_env, tmp_path / "run", f"model={model}", f"method={method}",
                     "trainer.max_steps=10", "trainer.eval_steps=5")
     assert metrics["status"] == "completed" and metrics["model"] == model
+    if method == "probe":  # the classifier alone (BERT: one layer; ESM: dense + out_proj)
+        assert metrics["trainable_params"] == {"tiny_bert": 64 * 2 + 2,
+                                               "tiny_esm": 64 * 64 + 64 + 64 * 2 + 2}[model]
 
 
 def test_finished_run_is_not_trained_again(run_env, tmp_path):

@@ -1,19 +1,21 @@
-"""`make validate` across sittings: which run files git keeps, and how `--precision auto` keeps
-arms comparable when they are finished on other days or machines. (Every arm end to end, with
-SmolLM2: tests/test_smollm2.py.)"""
+"""`make validate` v2 (scripts/validate.py): the learning-rate choice, the precision gate, the
+reading of each claim against the probe, and which run files git keeps; on synthetic run
+directories of known predictions. (End to end on a tiny model: the slow test at the end.)"""
 
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lingo.results import DEV_PREDICTIONS, DYNAMICS, METRICS, TEST_PREDICTIONS, write_json
 from tests.conftest import REPO, load_script
 
 validate = load_script("validate")
-RUN = "validation/runs/lingo/seed42-steps300"
+LABELS = np.repeat([0, 1], 150)
 
 
 def _ignored(path: str) -> bool:
@@ -25,83 +27,179 @@ def _ignored(path: str) -> bool:
 @pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(),
                     reason="needs git and a checkout")
 def test_git_keeps_a_runs_results_and_not_its_checkpoints():
-    for name in validate.RESULT_FILES:
-        assert not _ignored(f"{RUN}/{name}"), name
-    for name in ("checkpoint-100/adapter_model.safetensors", "model/adapter_model.safetensors",
-                 "train.log", ".hydra/2026-12-01_10-00-00-000000/config.yaml",
-                 "rank_history.jsonl"):
-        assert _ignored(f"{RUN}/{name}"), name
+    for run in ("validation/runs/main/lingo/seed42", "validation/runs/lr/svd@0.003/seed42"):
+        for name in validate.RESULT_FILES:
+            assert not _ignored(f"{run}/{name}"), name
+        for name in ("checkpoints/checkpoint-100/adapter_model.safetensors",
+                     "model/adapter_model.safetensors", "train.log",
+                     ".hydra/2026-12-01_10-00-00-000000/config.yaml", "rank_history.jsonl"):
+            assert _ignored(f"{run}/{name}"), name
 
 
-def _args(runs: Path, precision: str = "auto") -> object:
-    return validate.argparse.Namespace(
-        steps=300, eval_every=100, dev_rows=200, lr=3e-4, warmup=0.05, batch_size=8,
-        precision=precision, delta_t=10, seed=42, second_seed=False,
-        arms=list(validate.ARMS), task="prom_tata", runs=runs, extra=[])
+def _logits(p_positive: np.ndarray) -> np.ndarray:
+    p = np.clip(p_positive, 1e-6, 1 - 1e-6)
+    return np.stack([np.log1p(-p), np.log(p)], axis=1)
 
 
-def _finish(runs: Path, arm: str, **metrics: object) -> None:
-    run_dir = runs / arm / "seed42-steps300"
-    run_dir.mkdir(parents=True)
-    (run_dir / validate.METRICS).write_text(json.dumps({"status": "completed", **metrics}))
+def _finish(run, p_test: np.ndarray, p_dev: np.ndarray | None = None, delta_w: float = 1.0,
+            **metrics) -> None:
+    """A finished run directory of known predictions."""
+    p_dev = p_test if p_dev is None else p_dev
+    losses = -np.log(np.where(LABELS == 1, p_dev, 1 - p_dev))
+    write_json(run.run_dir / METRICS, {"status": "completed", "precision": "bf16", "steps": 10,
+                                       "dev/cross_entropy": float(losses.mean()),
+                                       "test/cross_entropy": 0.5, **metrics})
+    for name, p in ((TEST_PREDICTIONS, p_test), (DEV_PREDICTIONS, p_dev)):
+        np.savez(run.run_dir / name, logits=_logits(p), labels=LABELS)
+    (run.run_dir / DYNAMICS).write_text(json.dumps({"step": 10, "delta_w": delta_w}) + "\n")
 
 
-@pytest.fixture
-def bf16_machine(monkeypatch):
-    monkeypatch.setattr(validate, "resolve_precision", lambda asked, device: "bf16")
+def _informative(strength: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(0.5 + strength * (LABELS - 0.5) + rng.normal(0, 0.2, len(LABELS)), 0.01, 0.99)
 
 
-def test_auto_keeps_the_precision_of_the_arms_already_finished(tmp_path, bf16_machine):
-    _finish(tmp_path, "lingo", precision="fp32")
-    _finish(tmp_path, "kmer_lr")  # a baseline trains no language model: no precision
-    precision, why = validate.choose_precision(_args(tmp_path))
-    assert precision == "fp32" and "already finished" in why
-    assert f"trainer.precision={precision}" in validate.plan(_args(tmp_path, precision))[0][3]
+def _args(tmp_path: Path, *extra: str):
+    return validate.parse(["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                           "--bootstrap", "300", *extra])
 
 
-def test_auto_keeps_the_finished_precision_when_running_only_the_missing_arm(tmp_path,
-                                                                            bf16_machine):
-    for arm in ("lingo", "ars", "random_lingo"):
-        _finish(tmp_path, arm, precision="fp32")
+def test_the_lowest_dev_loss_wins_and_a_lower_rate_wins_a_tie(tmp_path):
     args = _args(tmp_path)
-    args.arms = ["lora"]  # `validate.py --arms lora`, the others finished in fp32
-    assert validate.choose_precision(args)[0] == "fp32"
+    runs = validate.lr_runs(args)
+    by = {(r.family, r.rate): r for r in runs}
+    # LoRA: 3e-4 clearly best. SVD: 1e-2 best by a hair over 3e-3 (a tie), 1e-3 clearly worse
+    for (family, rate), strength in {("lora", 1e-4): 0.1, ("lora", 3e-4): 0.6,
+                                     ("lora", 1e-3): 0.2, ("svd", 1e-3): 0.1}.items():
+        _finish(by[family, rate], _informative(strength, 1))
+    close = _informative(0.5, 1)
+    nudged = close + np.random.default_rng(5).normal(0, 0.03, len(LABELS)) + 0.004 * (
+        LABELS - 0.5)
+    _finish(by["svd", 3e-3], close)
+    _finish(by["svd", 1e-2], np.clip(nudged, 0.01, 0.99))
+    loaded = [validate.load(r) for r in runs]
+    dev_loss = {(r.family, r.rate): r.result["metrics"]["dev/cross_entropy"] for r in loaded}
+    assert dev_loss["svd", 1e-2] < dev_loss["svd", 3e-3]  # the case this test is about
+    rates, notes = validate.choose_rates(loaded, 300)
+    assert rates == {"lora": 3e-4, "svd": 3e-3}
+    assert "lowest dev cross-entropy" in notes[0]
+    assert "a tie with 0.01" in notes[1] and "the lower rate" in notes[1]
+    # overrides as the issue asks: each family's method, the head at the fixed rate, all dev
+    lora = by["lora", 1e-4].overrides
+    assert "method=lora" in lora and "trainer.lr=0.0001" in lora
+    assert "trainer.head_lr=0.0003" in lora and "task.dev_subset=null" in lora
+    assert "method.delta_t=auto" in by["svd", 1e-3].overrides
 
 
-def test_auto_asks_the_hardware_when_no_arm_or_arms_disagree(tmp_path, bf16_machine):
-    assert validate.choose_precision(_args(tmp_path))[0] == "bf16"
-    _finish(tmp_path, "lingo", precision="fp32")
-    _finish(tmp_path, "ars", precision="bf16")
-    precision, why = validate.choose_precision(_args(tmp_path))
-    assert precision == "bf16" and "native on this machine" in why
+def test_unfinished_rates_choose_nothing_and_main_arms_wait_for_them(tmp_path, monkeypatch):
+    args = _args(tmp_path)
+    rates, notes = validate.choose_rates([validate.load(r) or r for r in validate.lr_runs(args)],
+                                         100)
+    assert rates == {"lora": None, "svd": None} and "0 of 3 rates" in notes[0]
+    monkeypatch.setattr(sys, "argv", ["validate.py", "--runs", str(tmp_path / "runs"), "--out",
+                                      str(tmp_path / "out"), "--phase", "main", "--arms",
+                                      "lora"])
+    with pytest.raises(SystemExit, match="need phase lr's rates"):
+        validate.main()
 
 
-def test_an_explicit_precision_wins(tmp_path, bf16_machine):
-    _finish(tmp_path, "lingo", precision="bf16")
-    assert validate.choose_precision(_args(tmp_path, "fp32")) == ("fp32", "asked for")
+def test_language_model_arms_are_refused_where_bf16_is_emulated(tmp_path, monkeypatch):
+    monkeypatch.setattr(validate, "native_bf16", lambda device: False)
+    args = _args(tmp_path)
+    rates = {"lora": 3e-4, "svd": 3e-3}
+    with pytest.raises(SystemExit, match="only emulates"):
+        validate.check_precision(args, validate.main_runs(args, rates, ["lora"]))
+    validate.check_precision(args, validate.main_runs(args, rates, ["kmer_lr", "cnn"]))
+    smoke = _args(tmp_path, "--precision", "fp32")
+    validate.check_precision(smoke, validate.main_runs(smoke, rates, ["lora"]))
+    cnn = validate.main_runs(args, rates, ["cnn"])[0].overrides
+    assert not any(o.startswith(("trainer.batch_size", "trainer.precision")) for o in cnn)
 
 
-def _row(arm: str, seed: int, probs: np.ndarray, labels: np.ndarray) -> dict:
-    return {"arm": arm, "seed": seed, "probs": probs, "labels": labels,
-            "auc": validate.roc_auc_score(labels, probs)}
+def _main(tmp_path: Path, strengths: dict[str, float], delta_w: dict[str, float]) -> list:
+    args = _args(tmp_path)
+    runs = validate.main_runs(args, {"lora": 3e-4, "svd": 3e-3})
+    for run in runs:
+        if run.arm in strengths:
+            _finish(run, _informative(strengths[run.arm], run.seed),
+                    delta_w=delta_w.get(run.arm, 1.0),
+                    **({"test/cross_entropy": 0.68} if delta_w.get(run.arm, 1) < 0.1 else {}))
+    return [validate.load(r) or r for r in runs]
 
 
-def test_the_reading_compares_every_seed_both_arms_ran_and_shows_the_seed_spread():
+def test_the_reading_voids_claims_on_arms_that_did_not_train(tmp_path):
+    strengths = {"lora": 0.6, "ars": 0.05, "lingo": 0.05, "adalora": 0.05, "probe": 0.05,
+                 "cnn": 0.8, "random_lora": 0.3}
+    runs = _main(tmp_path, strengths, {"lora": 1.5, "ars": 0.05, "lingo": 0.05,
+                                       "adalora": 0.05})
+    text = validate.report(_args(tmp_path), validate.lr_runs(_args(tmp_path)), runs, [])
+    lines = text.splitlines()
+    ars = next(x for x in lines if x.startswith("- ars: "))
+    assert "has not adapted" in ars and "does not meet the training bar" in ars
+    lora = next(x for x in lines if x.startswith("- lora: "))
+    assert "adapted" in lora and "not adapted" not in lora
+    main_claim = next(x for x in lines if "the paper's main claim" in x)
+    assert "lora is better" in main_claim and "Void as a test of the claim: lingo" in main_claim
+    assert "seed 42" in main_claim and "seed 43" in main_claim and "seed spread" in main_claim
+    pretraining = next(x for x in lines if "Language pretraining, with LoRA" in x)
+    assert "lora is better" in pretraining and "Void" not in pretraining
+    assert "not measured yet" in next(x for x in lines if "with Lingo" in x)
+    assert "cnn is better" in next(x for x in lines if x.startswith("- lora vs the CNN"))
+    assert "**Not run yet**" in text and "random_lingo seed 42" in text
+
+
+def test_a_claim_the_seeds_disagree_on_is_not_resolved():
+    labels = LABELS
+    a = {42: _informative(0.5, 1), 43: _informative(0.3, 2)}
+    b = {42: _informative(0.3, 3), 43: _informative(0.5, 4)}
+    d = validate.paired_difference(a, b, labels, 300)
+    assert {np.sign(p) for p, _, _ in d.per_seed.values()} == {1.0, -1.0}
+    assert "not resolved" in d.verdict("a", "b")
+    assert d.spread == pytest.approx(abs(d.per_seed[42][0] - d.per_seed[43][0]))
+
+
+@pytest.mark.slow
+def test_validate_runs_both_phases_end_to_end_on_a_tiny_model(run_env, data_dir, tmp_path):
+    """The machinery (phase lr, the rates, phase main with sampling, the probe and the CNN, the
+    report and figures, resuming) with tiny_opt in fp32 on 16 rows per split of prom_300_tata."""
+    task = tmp_path / "task"
+    task.mkdir()
+    for split in ("train", "dev", "test"):
+        rows = (data_dir / "GUE" / "prom" / "prom_300_tata" / f"{split}.csv").read_text()
+        rows = rows.splitlines()
+        kept = [r for r in rows[1:] if r.endswith(",0")][:8] + [
+            r for r in rows[1:] if r.endswith(",1")][:8]
+        (task / f"{split}.csv").write_text("\n".join([rows[0], *kept]) + "\n")
+    command = [sys.executable, str(REPO / "scripts" / "validate.py"), "--model", "tiny_opt",
+               "--precision", "fp32", "--lr-steps", "6", "--epochs", "3", "--seeds", "42",
+               "--arms", "ars", "probe", "cnn", "--bootstrap", "50", "--task", "gue_folder",
+               "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+               "--extra", f"task.path={task}", "trainer.eval_steps=2"]
+    done = subprocess.run(command, env=run_env, capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = (tmp_path / "out" / "results.md").read_text()
+    assert results.count("| lora | ") == 3 and results.count("| svd | ") == 3
+    for arm in ("ars", "probe", "cnn"):
+        assert f"| {arm}: " in results
+    ars = json.loads((tmp_path / "runs" / "main" / "ars" / "seed42" / METRICS).read_text())
+    assert ars["precision"] == "fp32" and ars["sampling_events"] >= 1
+    assert "Not version 2's protocol" in results and "- ars: " in results
+    for figure in ("delta_w.png", "curves.png"):
+        assert (tmp_path / "out" / figure).stat().st_size > 0
+    again = subprocess.run(command, env=run_env, capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 0 and again.stdout.count("done already") == 6 + 3
+
+
+def test_the_vectorised_auc_and_mcc_are_sklearns():
+    from sklearn.metrics import matthews_corrcoef, roc_auc_score
+
+    from lingo.report.paired import auc_rows, mcc_rows, resamples
+
     rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1], 100)
-    noisy = {s: np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1) for s in (42, 43)}
-    rows = [_row("lingo", 42, noisy[42], labels), _row("lingo", 43, noisy[43], labels),
-            _row("random_lingo", 42, rng.random(200), labels),
-            _row("random_lingo", 43, rng.random(200), labels),
-            _row("kmer_lr", 42, labels * 0.9 + 0.05, labels)]
-    lines = validate.reading(rows, 200, 300)
-    pretraining = [x for x in lines if x.startswith("- Pretraining (same")]
-    assert [", seed 42:" in pretraining[0], ", seed 43:" in pretraining[1]] == [True, True]
-    assert all("lingo is better" in x for x in pretraining)  # signal vs none: resolvable
-    baseline = [x for x in lines if "6-mer baseline" in x]
-    assert len(baseline) == 1 and "kmer_lr is better" in baseline[0]
-    spread = [x for x in lines if x.startswith("- Seed to seed, lingo")]
-    aucs = [validate.roc_auc_score(labels, noisy[s]) for s in (42, 43)]
-    assert spread and f"range {abs(aucs[0] - aucs[1]):.3f}" in spread[0]
-    assert "The prompt" in next(x for x in lines if "arm ars missing" in x)
-    assert any(x.startswith("- Pretraining, with LoRA: not measured") for x in lines)
+    scores = np.round(rng.random(len(LABELS)), 2)  # ties included
+    draws = resamples(LABELS, 20)
+    expected = [roc_auc_score(LABELS[i], scores[i]) for i in draws]
+    assert auc_rows(LABELS[draws], scores[draws]) == pytest.approx(expected, abs=1e-12)
+    expected = [matthews_corrcoef(LABELS[i], scores[i] >= 0.5) for i in draws]
+    assert mcc_rows(LABELS[draws], scores[draws]) == pytest.approx(expected, abs=1e-12)
+    assert mcc_rows(LABELS, np.ones(len(LABELS)))[0] == 0.0  # one predicted class

@@ -5,6 +5,7 @@ line an editor shows.
 """
 
 import csv
+import gzip
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from lingo.data.splits import Split
 from lingo.errors import DataError
 
 ALPHABET = frozenset("ACGTN")
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_split(path: Path, name: str, num_labels: int) -> Split:
@@ -59,7 +61,7 @@ def read_text(path: Path, name: str) -> str:
             "LINGO_DATA_DIR at the folder holding GUE/, or set task.path",
         )
     try:
-        data = path.read_bytes()
+        data = gunzipped(path, path.read_bytes())
     except OSError as err:
         raise DataError(path, f"the file cannot be read ({err.strerror})",
                         "check its permissions") from None
@@ -75,14 +77,28 @@ def read_text(path: Path, name: str) -> str:
         ) from None
 
 
+def gunzipped(path: Path, data: bytes) -> bytes:
+    """``data`` read from ``path``, decompressed when it is gzip (told by its content, so a
+    compressed file keeps whatever name it has); a damaged stream is a DataError."""
+    if data[:2] != GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as err:
+        raise DataError(path, f"the gzip stream is damaged ({err})",
+                        "re-compress the file, or give it uncompressed") from None
+
+
 def csv_records(
     path: Path, text: str, fix: str = "write `sequence,label` rows, one per line",
     delimiter: str = ",",
 ) -> Iterator[tuple[int, list[str]]]:
     """Each CSV record with the line it starts on (a quoted field may span lines); a record
-    that is not valid CSV is a DataError naming its line, with ``fix``."""
+    that is not valid CSV, or has more fields than the header, is a DataError naming its line
+    (the csv module would pass the extra fields on unnoticed)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
+    width = None  # the header's number of fields
     while True:
         try:
             row = next(reader)
@@ -90,6 +106,11 @@ def csv_records(
             return
         except csv.Error as err:
             raise DataError(path, f"the line is not valid CSV ({err})", fix, start) from None
+        width = width or len(row)
+        if len(row) > width:
+            raise DataError(path, f"the row has {len(row)} fields, the header {width}",
+                            f"remove the extra fields (a field that holds a `{delimiter}` "
+                            "needs double quotes)", start)
         yield start, row
         start = reader.line_num + 1
 
@@ -132,7 +153,11 @@ def _label(path: Path, row_number: int, row: list[str], column: int, num_labels:
     try:
         label = int(text)
     except ValueError:
-        label = -1
+        raise DataError(
+            path, f"the label {text!r} is not a class id",
+            f"write the label as a whole number from 0 to {num_labels - 1} (`1`, not `1.0` or "
+            "a class name)", row_number,
+        ) from None
     if not 0 <= label < num_labels:
         raise DataError(
             path,

@@ -2,9 +2,12 @@
 or, for a multi-label task such as DeepSEA's histone marks, one float 0/1 column per label)."""
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,23 @@ class TaskData:
     num_labels: int
     train_split: str  # "train", or "dev" for the reduced setup (train on part of dev)
     label_names: list[str] | None = field(default=None)  # multi-label: one name per column
+    declared_length: int | None = None  # task.sequence_length, where the task declares one
 
     @property
     def multi_label(self) -> bool:
         return self.train.labels.ndim == 2
+
+    @property
+    def sequence_length(self) -> int:
+        """The run's ``sequence_length`` (bp), lingo-predict's window: the task's declared
+        length, else the median training length, so that one long outlier cannot stop
+        lingo-predict from windowing; training sequences over twice it are logged."""
+        lengths = np.array([len(s) for s in self.train.sequences])
+        length = self.declared_length or int(np.median(lengths))
+        outliers = int((lengths > 2 * length).sum())
+        if outliers:
+            log.warning("%s: %d of %d training sequences are outliers, over twice the task's "
+                        "length of %d bp (the longest %d bp); sequence_length records %d bp, "
+                        "and lingo-predict scores longer sequences in windows of it",
+                        self.train.source, outliers, len(lengths), length, lengths.max(), length)
+        return length

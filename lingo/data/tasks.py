@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def load_task(task: TaskConfig, seed: int) -> TaskData:
-    data = _load_task(task, seed)
+    data = replace(_load_task(task, seed), declared_length=task.sequence_length)
     if task.dev_subset is not None and task.dev_subset < len(data.dev):
         data = replace(data, dev=dev_subset(data.dev, task.dev_subset))
     if not data.multi_label:

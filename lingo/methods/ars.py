@@ -42,7 +42,8 @@ class RecordingRankAllocator(RankAllocator):
         self._record(budget, pattern, dropped=0, revived=0)
         return pattern
 
-    def _record(self, budget: int, pattern: dict, dropped: int, revived: int) -> None:
+    def _record(self, budget: int, pattern: dict, dropped: int, revived: int,
+                sampled: bool = False) -> None:
         ranks = {matrix_name(name): int(sum(mask)) for name, mask in pattern.items()}
         self.events.append({
             "step": self._step,
@@ -50,6 +51,7 @@ class RecordingRankAllocator(RankAllocator):
             "kept": sum(ranks.values()),
             "dropped": dropped,
             "revived": revived,
+            "sampled": sampled,
             "final": self._final,
             "ranks": ranks,
         })
@@ -133,13 +135,17 @@ class ARSRankAllocator(RecordingRankAllocator):
                 start += value.shape[0]
                 value.masked_fill_(~nonzero[rows].view(-1, 1).to(value.device), 0.0)
                 pattern[name] = keep[rows].tolist()
-        self._record(budget, pattern, dropped, revived)
+        self._record(budget, pattern, dropped, revived, sampled=self.samples())
         return pattern
+
+    def samples(self) -> bool:
+        """Whether this event draws masks: every budget-phase event, and T with sample_final."""
+        return not self._final or self.sample_final
 
     def sample(self, top: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         """Equation 4: keep = top·(1 − R) + (1 − top)·R, with R ~ Bernoulli(p_drop) on the top
         and Bernoulli(p_revive) elsewhere. Returns (keep, dropped count, revived count)."""
-        if self._final and not self.sample_final:
+        if not self.samples():
             return top, 0, 0
         draw = torch.rand(top.shape, generator=self.generator)
         drop = top & (draw < self.p_drop)

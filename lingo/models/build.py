@@ -6,6 +6,10 @@ BERT and ESM pool their CLS token. A GGUF checkpoint (``model.gguf_file``, lingo
 loads through the same ``from_pretrained``.
 """
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
@@ -16,6 +20,17 @@ from lingo.models.gguf import gguf_location
 # model_type of a loaded config -> the arch whose module names it uses (model.arch=auto)
 ARCH_OF_MODEL_TYPE = {"opt": "opt", "llama": "llama", "mistral": "llama", "qwen2": "llama",
                       "gpt2": "gpt2"}
+
+
+@contextmanager
+def peft_deprecation_silenced() -> Iterator[None]:
+    """Around wrapping a model in PEFT: PEFT 0.21 reads transformers' deprecated
+    ``is_gradient_checkpointing`` there (peft_model.py), a FutureWarning on every adapter run
+    and prediction that only a PEFT release can fix. That one warning, nothing else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated",
+                                category=FutureWarning, module="transformers.modeling_utils")
+        yield
 
 
 def build_model(

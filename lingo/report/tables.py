@@ -18,10 +18,11 @@ from lingo.report.paper import (
     model_label,
     paper_cells,
 )
-from lingo.report.runs import SETUP_LABELS, setup_label, split_setup
+from lingo.report.runs import SEED_OF_CELL, SETUP_LABELS, setup_label, split_setup
 from lingo.results import write_atomic
 
 ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
+SAMPLING = ("ars", "lingo")  # methods whose runs record sampling_events
 KEYS = ["setup", "model", "row", "task"]
 
 
@@ -34,11 +35,18 @@ class TableSpec:
     row: str  # what tells a table's rows apart within a model: "method" or "tokenizer"
 
     def select(self, runs: pd.DataFrame) -> pd.DataFrame:
-        """Table S2/S3: the model's own tokenizer; Table 1: Lingo, every tokenizer."""
+        """Table S2/S3: the model's own tokenizer; Table 1: Lingo, every tokenizer. OPT's own
+        tokenizer is GPT-2's byte-level BPE: its Lingo runs (Table S3's) are Table 1's BBPE
+        cells, one computation; a seed run both ways counts once."""
         runs = runs[runs["task"].isin(self.tasks)]
-        if self.row == "tokenizer":
-            return runs[runs["method"] == "lingo"]
-        return runs[(runs["tokenizer"] == "native") | runs["model"].isin(list(BASELINES))]
+        if self.row != "tokenizer":
+            return runs[(runs["tokenizer"] == "native") | runs["model"].isin(list(BASELINES))]
+        runs = runs[runs["method"] == "lingo"].copy()
+        if "arch" in runs:
+            own_bpe = (runs["tokenizer"] == "native") & (runs["arch"] == "opt")
+            runs.loc[own_bpe, "tokenizer"] = "bbpe"
+        done = runs[runs["status"] == "completed"]
+        return runs.drop(done.index[done.duplicated(SEED_OF_CELL)])
 
 
 SPECS = (
@@ -61,15 +69,28 @@ def _runs_params(runs: pd.DataFrame) -> pd.Series:
     return at_budget.where(runs["method"].isin(ADAPTIVE) & at_budget.notna(), trainable)
 
 
+def _joined(values: pd.Series) -> str:
+    return ";".join(sorted({str(v) for v in values.dropna()}))
+
+
 def aggregate(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell (setup, model, row, task): ours, the run counts, the paper's value."""
+    """One row per cell (setup, model, row, task): ours, the run counts, the paper's value, and
+    where each number came from (the runs' directories, commits and precisions)."""
     runs = spec.select(runs).copy()
     runs["row"] = runs[spec.row]
     runs["value"] = runs.get(f"test/{spec.metric}", math.nan)
     runs["params"] = _runs_params(runs) if "trainable_params" in runs else math.nan
+    for column in ("git_commit", "precision", "sampling_events"):
+        if column not in runs:
+            runs[column] = None
+    # an ARS/Lingo run that never drew a mask trained AdaLoRA (Table S1's delta_t is too long)
+    runs["no_sampling"] = runs["method"].isin(SAMPLING) & (runs["sampling_events"] == 0)
     done = runs[runs["status"] == "completed"]
-    cells = done.groupby(KEYS).agg(mean=("value", "mean"), sd=("value", "std"),
-                                   n=("value", "count"), params=("params", "mean"))
+    cells = done.groupby(KEYS).agg(
+        mean=("value", "mean"), sd=("value", "std"), n=("value", "count"),
+        params=("params", "mean"), no_sampling=("no_sampling", "sum"),
+        run_dirs=("run_dir", _joined), commits=("git_commit", _joined),
+        precisions=("precision", _joined))
     for status in ("failed", "skipped", "incomplete"):
         cells = cells.join(runs[runs["status"] == status].groupby(KEYS).size().rename(status),
                            how="outer")
@@ -78,8 +99,10 @@ def aggregate(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
     setups = sorted(set(cells["setup"])) or ["full"]
     grid = pd.concat([paper.assign(setup=s) for s in setups])  # the paper's rows in every setup
     cells = cells.merge(grid, on=KEYS, how="outer")
-    cells[["n", "failed", "skipped", "incomplete"]] = (
-        cells[["n", "failed", "skipped", "incomplete"]].fillna(0).astype(int))
+    counts = ["n", "failed", "skipped", "incomplete", "no_sampling"]
+    cells[counts] = cells[counts].fillna(0).astype(int)
+    cells[["run_dirs", "commits", "precisions"]] = (
+        cells[["run_dirs", "commits", "precisions"]].fillna(""))
     cells["diff"] = cells["mean"] - cells["paper"]
     rank = cells[cells["n"] > 0].groupby(["setup", "model", "task"])["mean"]
     cells["rank"] = rank.rank(ascending=False, method="min").where(rank.transform("size") > 1)
@@ -128,7 +151,8 @@ def human_count(count: float) -> str:
 
 
 def format_cell(cell: pd.Series) -> str:
-    """``ours ± sd [runs] / paper (ours − paper)``; — no run, n/a skipped, ✗ failed."""
+    """``ours ± sd [runs] / paper (ours − paper)``; — no run, n/a skipped, ✗ failed; ‡ runs
+    that never sampled (ARS/Lingo), ◇ runs of different precisions."""
     broken = cell["failed"] + cell["incomplete"]
     if cell["n"] > 0:
         ours = f"{cell['mean']:.3f}"
@@ -136,6 +160,8 @@ def format_cell(cell: pd.Series) -> str:
             ours = ("**%s**", "*%s*")[int(cell["rank"]) - 1] % ours
         sd = "" if pd.isna(cell["sd"]) else f"±{cell['sd']:.3f}"
         ours = f"{ours}{sd} [{cell['n']}]" + (f" †{broken}" if broken else "")
+        ours += f" ‡{cell['no_sampling']}" if cell.get("no_sampling", 0) else ""
+        ours += " ◇" if ";" in str(cell.get("precisions", "")) else ""
     elif broken:
         ours = f"✗ [{broken}]"
     else:
@@ -149,7 +175,10 @@ def format_cell(cell: pd.Series) -> str:
 LEGEND = ("Each cell: ours, mean ± sd over seeds on the test split [runs] / the paper's value "
           "(ours − paper). Bold, italic: our best and second best per model. — no run; n/a: "
           "not run by design (skipped); ✗ failed or unfinished runs, † with that many failed "
-          "seeds (both listed below). Parameters: ours at the final budget for AdaLoRA/ARS/Lingo,"
+          "seeds (both listed below); ‡ with that many ARS/Lingo runs that never sampled a mask "
+          "(AdaLoRA in effect: method.delta_t=auto samples); ◇ runs of different precisions "
+          "(the CSV lists each cell's run directories, commits and precisions). Parameters: "
+          "ours at the final budget for AdaLoRA/ARS/Lingo,"
           " trainable otherwise; the paper's as printed (see the paper's caveats). Runs with "
           "overrides of their own form a block of their own, its heading naming them, never "
           "seeds of the defaults' cells; a second run of a cell and seed counts once (listed "
@@ -189,7 +218,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "—": "---", "±": r"$\pm$", "†": r"$^\dagger$",
-       "✗": r"$\times$", "−": "-"}
+       "✗": r"$\times$", "−": "-", "‡": r"$^\ddagger$", "◇": r"$^\diamond$"}
 
 
 def _tex(text: object) -> str:

@@ -9,7 +9,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from lingo.config import MethodConfig
 from lingo.flops import StepFlops
-from lingo.methods.adapters import adalora_schedule
+from lingo.methods.adapters import adalora_schedule, check_sampling
 from lingo.results import HISTORY, RANK_HISTORY, write_atomic, write_jsonl
 from lingo.training.checkpoints import mark_complete, read_marker
 from lingo.training.distributed import assert_same_on_all_ranks, is_main_process
@@ -43,8 +43,10 @@ class AllocationCallback(TrainerCallback):
         tuner = model.base_model
         config = tuner.peft_config[tuner.trainable_adapter_name]
         warmup = args.get_warmup_steps(state.max_steps)
-        for key, value in adalora_schedule(self.method, state.max_steps, warmup).items():
+        schedule = adalora_schedule(self.method, state.max_steps, warmup)
+        for key, value in schedule.items():
             setattr(config, key, value)
+        check_sampling(self.method, schedule)
         if self.resume_from is not None:
             saved = load_allocator_state(self.resume_from)
             tuner.rankallocator.load_state_dict(saved["allocator"])

@@ -71,6 +71,11 @@ class RunLogger:
             mode=self.logger.mode,
         )
 
+    def log_values(self, values: dict[str, float], step: int) -> None:
+        """Values of a training step, on the Trainer's W&B x-axis (``train/global_step``)."""
+        if self.run is not None:
+            self.run.log({**values, "train/global_step": step})
+
     def log_files(self, images: dict[str, Path], tables: dict[str, Path]) -> None:
         """Images (PNG) and JSON-lines tables of the run directory, to W&B when it is on."""
         if self.run is None:

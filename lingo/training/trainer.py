@@ -17,6 +17,7 @@ from transformers import (
 
 from lingo.config import TrainerConfig
 from lingo.errors import LingoError
+from lingo.methods.adapters import is_head
 from lingo.metrics import classification_metrics, greater_is_better, per_label_metrics
 from lingo.training.collator import PadCollator
 from lingo.training.precision import compute_device, resolve_precision
@@ -100,6 +101,32 @@ class Outcome:
     per_label: dict[str, list] | None = None  # multi-label: test AUC / AUPRC of each label
     test_logits: np.ndarray | None = None  # the selected model's test logits (row order)
     test_labels: np.ndarray | None = None
+    dev_logits: np.ndarray | None = None  # and its dev logits (paired choices on dev)
+    dev_labels: np.ndarray | None = None
+
+
+class LingoTrainer(Trainer):
+    """The HF Trainer; with ``head_lr`` set, the classification head's parameters train at that
+    rate: the Trainer's own groups (weight decay or not) are split into backbone and head."""
+
+    head_lr: float | None = None
+
+    def create_optimizer(self, model=None):
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if not fresh or self.head_lr is None:
+            return optimizer
+        net = self.model if model is None else model
+        head = {id(p) for name, p in net.named_parameters() if is_head(name)}
+        groups = [
+            {**group, "params": chosen, "lr": self.head_lr if in_head else group["lr"]}
+            for group in optimizer.param_groups for in_head in (False, True)
+            if (chosen := [p for p in group["params"] if (id(p) in head) == in_head])
+        ]
+        optimizer.param_groups.clear()  # no state yet: the groups are rebuilt, split
+        for group in groups:
+            optimizer.add_param_group(group)
+        return optimizer
 
 
 def build_trainer(
@@ -109,12 +136,13 @@ def build_trainer(
     collator: PadCollator,
     callbacks: list,
     selection_split: str = "dev",
-    trainer_class: type[Trainer] = Trainer,
-) -> Trainer:
+    trainer_class: type[LingoTrainer] = LingoTrainer,
+    head_lr: float | None = None,
+) -> LingoTrainer:
     """The Trainer of a run (also used by ``make bench``, which times this same path)."""
     if selection_split not in ("dev", "test"):
         raise LingoError(f"task.selection_split={selection_split!r}; use dev (or test: legacy)")
-    return trainer_class(
+    trainer = trainer_class(
         model=net,
         args=args,
         train_dataset=datasets["train"],
@@ -123,6 +151,8 @@ def build_trainer(
         compute_metrics=compute_metrics,
         callbacks=callbacks,
     )
+    trainer.head_lr = head_lr
+    return trainer
 
 
 def train_and_evaluate(
@@ -133,25 +163,31 @@ def train_and_evaluate(
     callbacks: list,
     resume_from: Path | None,
     selection_split: str = "dev",
+    head_lr: float | None = None,
 ) -> tuple[Trainer, Outcome]:
     """Train with selection on dev, then evaluate the selected checkpoint on dev and, once, on
     test. (``selection_split="test"`` is the paper code's procedure, for ``legacy=paper_code``.)"""
-    trainer = build_trainer(net, args, datasets, collator, callbacks, selection_split)
+    trainer = build_trainer(net, args, datasets, collator, callbacks, selection_split,
+                            head_lr=head_lr)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    dev = trainer.evaluate(datasets["dev"], metric_key_prefix="dev")
+    dev = trainer.predict(datasets["dev"], metric_key_prefix="dev")
     prediction = trainer.predict(datasets["test"], metric_key_prefix="test")
     best = trainer.state.best_model_checkpoint
     labels = np.asarray(prediction.label_ids)
-    logits = prediction.predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
+    logits = _logits(prediction.predictions)
     return trainer, Outcome(
-        dev=_strip(dev, "dev_"),
+        dev=_strip(dev.metrics, "dev_"),
         test=_strip(prediction.metrics, "test_"),
         best_step=int(best.rsplit("-", 1)[1]) if best else None,
         steps=trainer.state.global_step,
-        per_label=per_label_metrics(np.asarray(logits), labels) if labels.ndim == 2 else None,
-        test_logits=np.asarray(logits), test_labels=labels,
+        per_label=per_label_metrics(logits, labels) if labels.ndim == 2 else None,
+        test_logits=logits, test_labels=labels,
+        dev_logits=_logits(dev.predictions), dev_labels=np.asarray(dev.label_ids),
     )
+
+
+def _logits(predictions) -> np.ndarray:
+    return np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions)
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
