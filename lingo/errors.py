@@ -1,19 +1,52 @@
 """User-facing errors: one message that names the file, row and fix, never a deep traceback."""
 
+import errno
 import os
+import re
 
 
 class LingoError(Exception):
     """A problem the user can fix (bad input, missing file, bad option); printed as one line."""
 
 
-def hub_unreachable(name: str, what: str, err: Exception) -> LingoError:
+class Unavailable(LingoError):
+    """A model or tokenizer that cannot be loaded: nothing was trained, so the run leaves no
+    run directory behind (lingo.pipeline)."""
+
+
+# What the OS says when a folder cannot take a write: the user fixes it (another folder, space)
+STORAGE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")  # Rust's io::Error, as safetensors shows it
+
+
+def storage_errno(err: Exception) -> int | None:
+    """The errno of a write the storage refused: an OSError's, or the one in the message of a
+    Rust library's I/O error (safetensors, which writes the checkpoints); else None."""
+    if isinstance(err, OSError):
+        code = err.errno
+    else:
+        match = RUST_OS_ERROR.search(str(err))
+        code = int(match[1]) if match else None
+    return code if code in STORAGE_ERRNOS else None
+
+
+def storage_error(path: object, code: int, setting: str) -> LingoError:
+    """A write refused by the storage (``code``: read-only, no permission, full) as one line:
+    the path, what failed and the fix, which frees space or moves the folder by ``setting``."""
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"free space there, or set {setting} to a folder with space"
+    else:
+        fix = f"set {setting} to a writable folder"
+    return LingoError(f"{path}: cannot write there ({os.strerror(code)}); {fix}")
+
+
+def hub_unreachable(name: str, what: str, err: Exception) -> Unavailable:
     """The one message for a model or tokenizer that cannot be loaded from the hub."""
     first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
     online = ("the hub did not answer" if os.environ.get("HF_HUB_OFFLINE") == "0" else
               "Lingo runs offline unless HF_HUB_OFFLINE=0: with internet, run with "
               "HF_HUB_OFFLINE=0 to download it")
-    return LingoError(
+    return Unavailable(
         f"cannot load the {what} {name!r} ({type(err).__name__}: {first_line}). {online}; "
         f"without internet, download it on a machine with it (huggingface-cli download {name} "
         "--local-dir DIR) and run with model.name_or_path=DIR model.tokenizer=DIR"

@@ -1,5 +1,6 @@
 """One run, start to finish: data -> tokens -> model -> method -> training -> run directory."""
 
+import json
 import logging
 import shutil
 import sys
@@ -10,6 +11,7 @@ from typing import Any, NoReturn
 
 from datasets import disable_progress_bars, enable_progress_bars
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
@@ -18,7 +20,15 @@ from transformers.utils.logging import disable_progress_bar, enable_progress_bar
 from lingo.baselines import BASELINE_ARCHES, run_baseline
 from lingo.config import validate
 from lingo.data import TaskData, load_task
-from lingo.errors import LingoError, NotRun, RunBusy
+from lingo.data.fingerprint import changed_files, files_fingerprint
+from lingo.errors import (
+    LingoError,
+    NotRun,
+    RunBusy,
+    Unavailable,
+    storage_errno,
+    storage_error,
+)
 from lingo.flops import run_step_flops
 from lingo.methods import apply_method
 from lingo.methods.rank_report import (
@@ -28,10 +38,12 @@ from lingo.methods.rank_report import (
     rank_summary,
 )
 from lingo.models import build_model, count_parameters
-from lingo.models.build import check_positions, resolve_arch
+from lingo.models.build import check_available, check_positions, resolve_arch
 from lingo.results import (
     CONFIG,
+    DATA_FILES,
     DEV_PREDICTIONS,
+    LOCK,
     METRICS,
     PER_LABEL,
     PREVIEW,
@@ -90,10 +102,13 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if completed:
         log.info("already completed: %s (delete it to train again)", run_dir / METRICS)
         return done
+    check_available(cfg.model)  # before the data is read and tokenized
     if main:
         write_atomic(run_dir / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     set_seed(cfg.seed)
     data = load_task(cfg.task, cfg.seed)
+    if main:
+        write_json(run_dir / DATA_FILES, files_fingerprint(data.files, Path(cfg.cache_dir)))
     if cfg.model.arch in BASELINE_ARCHES:  # k-mer LR, CNN: no tokens, no method (lingo/baselines)
         with RunLogger(cfg.logger, run_dir, run_name(cfg), logged_config(cfg)) as logger:
             return record_result(cfg, run_dir, data, logger, **run_baseline(cfg, data, run_dir))
@@ -224,9 +239,30 @@ def _result_settings(config: dict) -> dict[str, Any]:
 
 
 def check_same_run(cfg: DictConfig, run_dir: Path) -> None:
-    """A run directory holds one configuration: resuming or reusing it with another (say, a new
-    data_dir after downloading the full data) would mix results, so it is refused. A setting
-    that one side lacks (an option added to Lingo since the run was made) is not compared."""
+    """A run directory holds one configuration and the data it was made from: resuming or
+    reusing it with another (say, a new data_dir after downloading the full data, or a split
+    edited in place) would mix results, so it is refused."""
+    _check_settings(cfg, run_dir)
+    _check_data(run_dir, Path(cfg.cache_dir))
+
+
+def _check_data(run_dir: Path, cache_dir: Path) -> None:
+    """The files the run read are as they were; a run recorded before Lingo fingerprinted its
+    data (no data_files.json) is not compared."""
+    record = run_dir / DATA_FILES
+    if not record.is_file():
+        return
+    changed = changed_files(json.loads(record.read_text()), cache_dir)
+    if changed:
+        raise LingoError(
+            f"{run_dir} was made from other data: {', '.join(changed)}; delete that directory "
+            "to start over, or set hydra.run.dir=<another folder>"
+        )
+
+
+def _check_settings(cfg: DictConfig, run_dir: Path) -> None:
+    """The settings that change a result are those of the run; a setting that one side lacks
+    (an option added to Lingo since the run was made) is not compared."""
     stored = run_dir / CONFIG
     if not stored.is_file():
         return
@@ -262,8 +298,11 @@ def report_ranks(
     tuner = net.base_model
     summary["delta_t"] = tuner.peft_config[tuner.trainable_adapter_name].deltaT  # as resolved
     if cfg.method.allocator == "ars":  # events that drew masks: 0 means the run was AdaLoRA's
-        summary["sampling_events"] = sum(e.get("sampled", False)
-                                         for e in tuner.rankallocator.events)
+        sampled = [e["step"] for e in tuner.rankallocator.events if e.get("sampled")]
+        summary["sampling_events"] = len(sampled)
+        # those the selected model saw (checkpoint-N holds the events of steps < N)
+        best = int(best_checkpoint.rsplit("-", 1)[1]) if best_checkpoint else None
+        summary["sampling_events_selected"] = sum(best is None or s < best for s in sampled)
     plot_rank_pattern(grid, run_dir / RANK_PLOT, f"{run_name(cfg)}: kept ranks")
     logger.log_files(images={"rank_pattern": run_dir / RANK_PLOT},
                      tables={"rank_history": run_dir / RANK_HISTORY})
@@ -294,7 +333,7 @@ def main_or_exit(cfg: DictConfig) -> float | None:
     """The entrypoint's body: a user error is one line on stderr and exit code 2; any failure
     is recorded in the run directory's metrics.json as ``status: failed``. In a sweep, a
     combination the paper does not run is recorded as ``status: skipped`` (exit 0), and a failed
-    job is raised to Hydra, which runs the sweep's other jobs and then reports it."""
+    job is raised to Hydra, which runs the sweep's other jobs and then reports them."""
     hydra = HydraConfig.get()
     run_dir = Path(hydra.runtime.output_dir)
     sweeping = hydra.mode == RunMode.MULTIRUN
@@ -302,10 +341,7 @@ def main_or_exit(cfg: DictConfig) -> float | None:
         with run_lock(run_dir) if is_main_process() else nullcontext():
             metrics = _run_and_record(cfg, run_dir, sweeping)  # its outcome, under the lock
     except RunBusy as err:  # the run belongs to the other process: nothing recorded here
-        print(f"error: {err}", file=sys.stderr)
-        if sweeping:
-            raise LingoError(str(err)) from None
-        sys.exit(2)
+        _fail(cfg, run_dir, err, sweeping, record=False)
     if not metrics:  # skipped, or a DDP rank other than 0
         return None
     print(f"results: {run_dir / METRICS}")
@@ -314,31 +350,95 @@ def main_or_exit(cfg: DictConfig) -> float | None:
 
 
 def _run_and_record(cfg: DictConfig, run_dir: Path, sweeping: bool) -> dict[str, Any]:
-    """``run``; a run that is not one, or fails, is recorded in its metrics.json."""
+    """``run``; a run that is not one, or fails, is recorded in its metrics.json, except one
+    whose model or tokenizer cannot be loaded: nothing was trained, and its directory goes."""
     try:
-        return run(cfg, run_dir)
+        return _run_on_storage(cfg, run_dir)
     except NotRun as err:
         if not sweeping:
-            _exit_with(cfg, run_dir, err)
+            _fail(cfg, run_dir, err, sweeping)
         _record_outcome(cfg, run_dir, "skipped", str(err))
         print(f"skipped: {err}", file=sys.stderr)
         return {}
+    except Unavailable as err:
+        _fail(cfg, run_dir, err, sweeping, record=not _remove_attempt(cfg, run_dir))
     except LingoError as err:
-        if sweeping:  # Hydra runs the other jobs, then reports this one: its message alone
-            _record_outcome(cfg, run_dir, "failed", str(err))
-            print(f"failed: {err}", file=sys.stderr)
-            raise LingoError(str(err)) from None
-        _exit_with(cfg, run_dir, err)
+        _fail(cfg, run_dir, err, sweeping)
     except Exception as err:
         _record_outcome(cfg, run_dir, "failed",
                         "".join(traceback.format_exception_only(err)).strip())
         raise
 
 
-def _exit_with(cfg: DictConfig, run_dir: Path, err: LingoError) -> NoReturn:
-    _record_outcome(cfg, run_dir, "failed", str(err))
-    print(f"error: {err}", file=sys.stderr)
-    sys.exit(2)
+def _run_on_storage(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """``run``; a write the storage refuses (read-only, no permission, full) is a user error
+    naming the path and the setting that moves it, not the OS's traceback."""
+    try:
+        return run(cfg, run_dir)
+    except Exception as err:
+        code = storage_errno(err)
+        if code is None:
+            raise
+        path = Path(getattr(err, "filename", None) or run_dir).resolve()
+        cache = Path(cfg.cache_dir).resolve()
+        setting = ("LINGO_CACHE_DIR (or cache_dir=)" if path == cache or cache in path.parents
+                   else "output_root= (or hydra.run.dir= for this run alone)")
+        raise storage_error(path, code, setting) from None
+
+
+# This process's failed sweep jobs, "run directory: error", for the sweep's closing report
+FAILED_JOBS: list[str] = []
+
+
+class SweepJobFailed(CompactHydraException):
+    """A failed job of a sweep, raised to Hydra: Hydra runs the other jobs, then raises the
+    first failed job's exception and prints its message alone (no traceback, as for any
+    CompactHydraException). Read then, the message names every job that failed in this process
+    (the local launcher's sweep); a job run in another process names itself."""
+
+    def __str__(self) -> str:
+        failed = FAILED_JOBS if self.args[0] in FAILED_JOBS else [self.args[0]]
+        return (f"error: {len(failed)} job{'s' if len(failed) > 1 else ''} of the sweep failed "
+                "(each recorded in its metrics.json):\n" + "\n".join(f"  {f}" for f in failed))
+
+
+def _fail(cfg: DictConfig, run_dir: Path, err: LingoError, sweeping: bool,
+          record: bool = True) -> NoReturn:
+    """A user error: recorded in the run directory (``record``), then one line and exit code 2,
+    or in a sweep, the job failed for Hydra's closing report."""
+    if record:
+        _record_outcome(cfg, run_dir, "failed", str(err))
+    if not sweeping:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(f"failed: {err}", file=sys.stderr)
+    FAILED_JOBS.append(f"{run_dir}: {err}")
+    raise SweepJobFailed(FAILED_JOBS[-1]) from None
+
+
+def _remove_attempt(cfg: DictConfig, run_dir: Path) -> bool:
+    """Removes what this attempt wrote (Hydra's record of it, its log, the lock) and then the
+    run directory and the folders made for it under output_root where they are left empty, so
+    that ``make tables`` lists no run that never trained. Anything else in them stays: False
+    where the directory holds an earlier attempt, which keeps its record."""
+    hydra = HydraConfig.get()
+    record = run_dir / (hydra.output_subdir or ".")  # .hydra/<time>: one folder per attempt
+    attempts = record.parent
+    if attempts == run_dir or not attempts.is_dir() or list(attempts.iterdir()) != [record]:
+        return False
+    shutil.rmtree(record, ignore_errors=True)
+    for written in (run_dir / f"{hydra.job.name}.log", run_dir / LOCK):
+        written.unlink(missing_ok=True)
+    for folder in (attempts, run_dir):
+        if any(folder.iterdir()):  # a file this attempt did not write: kept, with its folder
+            return True
+        folder.rmdir()
+    root = Path(cfg.output_root).resolve()
+    for parent in run_dir.resolve().parents:
+        if root not in parent.parents or any(parent.iterdir()):
+            break
+        parent.rmdir()
+    return True
 
 
 def _record_outcome(cfg: DictConfig, run_dir: Path, status: str, error: str) -> None:
@@ -350,5 +450,5 @@ def _record_outcome(cfg: DictConfig, run_dir: Path, status: str, error: str) -> 
         return
     try:
         write_json(run_dir / METRICS, {**identity(cfg), "status": status, "error": error})
-    except Exception:  # reporting must never hide the original error
-        log.exception("could not record the outcome in %s", run_dir)
+    except Exception as err:  # reporting must never hide the original error
+        log.warning("could not record the outcome in %s (%s)", run_dir / METRICS, err)

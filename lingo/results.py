@@ -29,6 +29,7 @@ RANK_PATTERN = "rank_pattern.json"  # AdaLoRA/ARS: kept singular values of the s
 TEST_PREDICTIONS = "test_predictions.npz"  # the selected model's test logits and labels
 DEV_PREDICTIONS = "dev_predictions.npz"  # the same on dev (choices made on dev: learning rates)
 DYNAMICS = "dynamics.jsonl"  # a line per logging step: ΔW norm, the loss split (AdaLoRA-type)
+DATA_FILES = "data_files.json"  # the files the run read: size and SHA-256 of each
 
 
 def config_identity(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,6 +89,11 @@ def _replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # a full disk fails the write itself, which names no file
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

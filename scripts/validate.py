@@ -12,8 +12,9 @@ adapter family its own rate, measures the floor, and reads every claim against i
   phase main  at the chosen rates, one epoch (613 steps of batch 8) of the full train split,
               seeds 42 and 43, the arms of MAIN_ARMS: pretrained LoRA, AdaLoRA, ARS and Lingo
               (both sampling: delta_t=auto), random-init Lingo and LoRA (their family's rate,
-              which favours the pretrained arm if anything), the probe (head only), and the
-              6-mer logistic regression and CNN baselines.
+              which favours the pretrained arm if anything), the probe (head only) on the
+              pretrained and the random-init model (each start's floor), and the 6-mer
+              logistic regression and CNN baselines.
 
 Every language-model arm trains in bf16 autocast, on a CPU (or GPU) that computes bf16
 natively: where bf16 is emulated the script refuses them (the classical baselines run
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -80,6 +82,8 @@ MAIN_ARMS = {
     "random_lingo": ("random init + Lingo", "svd", ["model.init=random", "method=lingo", *SVD]),
     "random_lora": ("random init + LoRA", "lora", ["model.init=random", "method=lora"]),
     "probe": ("pretrained, head only (the floor)", None, ["method=probe"]),
+    "random_probe": ("random init, head only (the random arms' floor)", None,
+                     ["model.init=random", "method=probe"]),
     "kmer_lr": ("6-mer logistic regression", None, ["model=kmer_lr", "method=none"]),
     "cnn": ("CNN on one-hot DNA", None, ["model=cnn", "method=none"]),
 }
@@ -94,6 +98,10 @@ CLAIMS = [
     ("lingo", "random_lingo", "Language pretraining, with Lingo"),
     ("lora", "random_lora", "Language pretraining, with LoRA"),
 ]
+# what an arm's "did it train" is read against: its floor, and the LoRA arm of the same start
+FLOOR = {arm: "random_probe" if arm.startswith("random_") else "probe" for arm in ADAPTERS}
+SAME_START_LORA = {arm: "random_lora" if arm.startswith("random_") else "lora"
+                   for arm in ADAPTERS}
 TRAINED_CE = 0.60  # the issue's bar for an SVD arm that trains: test cross-entropy at most this
 TRAINED_DELTA_W = 3.0  # ... and its ΔW within this factor of LoRA's
 WALL = "validate_wall.json"  # beside metrics.json: wall time, machine and date of the run
@@ -195,9 +203,20 @@ def check_precision(args: argparse.Namespace, runs: list[Run]) -> None:
                  "smoke run (marked as such in the report)")
 
 
+def _settings(run: Run) -> list[str]:
+    """The overrides that make a run what it is (its folder's place is not one of them)."""
+    return [o for o in run.overrides if not o.startswith("hydra.run.dir=")]
+
+
 def train(runs: list[Run]) -> None:
     for run in runs:
         if completed(run):
+            recorded = _read(run.run_dir / WALL).get("overrides")
+            if recorded is not None and recorded != _settings(run):
+                changed = sorted(set(recorded) ^ set(_settings(run)))
+                sys.exit(f"[validate] {run.run_dir} was trained with other settings "
+                         f"({', '.join(changed)}: the run's and now); move it away to train "
+                         "this arm again, or run with the settings it was made with")
             print(f"[validate] {run.arm} seed {run.seed}: done already ({run.run_dir})",
                   flush=True)
             continue
@@ -212,7 +231,8 @@ def train(runs: list[Run]) -> None:
         previous = _read(run.run_dir / WALL).get("wall_seconds", 0.0)  # resumed: add up
         write_json(run.run_dir / WALL, {"wall_seconds": previous + wall,
                                         "cpu": describe_machine(),
-                                        "finished": datetime.date.today().isoformat()})
+                                        "finished": datetime.date.today().isoformat(),
+                                        "overrides": _settings(run)})
         print(f"[validate] {run.arm} seed {run.seed}: {wall / 60:.1f} min", flush=True)
 
 
@@ -224,7 +244,10 @@ def load(run: Run) -> Run | None:
     """A finished run with its predictions and curves; None when it has not finished."""
     if not completed(run):
         return None
+    config = yaml.safe_load((run.run_dir / CONFIG).read_text()) if (
+        run.run_dir / CONFIG).is_file() else {}
     result = {"metrics": read_metrics(run.run_dir), "wall": _read(run.run_dir / WALL),
+              "lr": (config.get("trainer") or {}).get("lr") if run.language_model else None,
               "history": read_jsonl(run.run_dir / HISTORY),
               "dynamics": read_jsonl(run.run_dir / DYNAMICS)}
     for split, name in (("test", TEST_PREDICTIONS), ("dev", DEV_PREDICTIONS)):
@@ -294,34 +317,42 @@ def lr_table(lr: list[Run], n_boot: int) -> list[str]:
     return table
 
 
-def trained(arm_runs: dict[str, dict[int, Run]], arm: str, n_boot: int) -> tuple[bool, str]:
-    """An adapter arm has adapted when its paired test-AUC difference to the probe excludes 0
-    upwards (at every seed both ran); an SVD arm trains when, besides, its ΔW is within 3x of
-    LoRA's and its test cross-entropy at most 0.60."""
-    runs = arm_runs.get(arm, {})
-    d = _difference(arm_runs, arm, "probe", n_boot)
+def trained(arm_runs: dict[str, dict[int, Run]], arm: str,
+            n_boot: int) -> tuple[bool | None, str]:
+    """An adapter arm has adapted when its paired test-AUC difference to its floor (the probe
+    of the same start: pretrained or random) is above 0 at every seed both ran. An SVD arm
+    trains when, besides, its ΔW is within 3x of the LoRA arm's of the same start, and, for the
+    pretrained ones, its test cross-entropy is at most 0.60 (a random backbone's floor is
+    higher: version 1's random-init LoRA ended at 0.610). None: its floor has not run yet."""
+    runs, floor = arm_runs.get(arm, {}), FLOOR[arm]
+    d = _difference(arm_runs, arm, floor, n_boot)
     if d is None:
-        return False, "no probe run to read it against"
-    adapted = d.low > 0 and all(p > 0 for p, _, _ in d.per_seed.values())
-    words = (f"AUC − probe {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]: "
-             + ("adapted" if adapted else "**has not adapted** (not above the probe)"))
+        return None, f"not known yet: no {floor} run to read it against"
+    adapted = bool(d.low > 0 and all(p > 0 for p, _, _ in d.per_seed.values()))
+    words = (f"AUC − {floor} {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]: "
+             + ("adapted" if adapted else f"**has not adapted** (not above {floor})"))
     if MAIN_ARMS[arm][1] == "svd":
-        lora = arm_runs.get("lora", {})
+        lora = arm_runs.get(SAME_START_LORA[arm], {})
         ratios = [final_delta_w(lora[s]) / final_delta_w(runs[s]) for s in runs
                   if s in lora and final_delta_w(runs[s]) and final_delta_w(lora[s])]
         ce = [runs[s].result["metrics"].get("test/cross_entropy", np.inf) for s in runs]
-        svd_ok = bool(ratios) and max(ratios) <= TRAINED_DELTA_W and max(ce) <= TRAINED_CE
-        words += (f"; LoRA's ΔW / its ΔW {', '.join(f'{x:.1f}' for x in ratios) or '–'}, test "
-                  f"cross-entropy {', '.join(f'{x:.3f}' for x in ce)}: "
+        ce_ok = arm.startswith("random_") or max(ce) <= TRAINED_CE
+        svd_ok = bool(ratios) and max(ratios) <= TRAINED_DELTA_W and ce_ok
+        words += (f"; {SAME_START_LORA[arm]}'s ΔW / its ΔW "
+                  f"{', '.join(f'{x:.1f}' for x in ratios) or '–'}, test cross-entropy "
+                  f"{', '.join(f'{x:.3f}' for x in ce)}: "
                   + ("trains" if svd_ok else "**does not meet the training bar** (ΔW within "
-                     f"{TRAINED_DELTA_W:g}x of LoRA's, cross-entropy ≤ {TRAINED_CE})"))
+                     f"{TRAINED_DELTA_W:g}x of {SAME_START_LORA[arm]}'s"
+                     + ("" if arm.startswith("random_") else f", cross-entropy ≤ {TRAINED_CE}")
+                     + ")"))
         adapted = adapted and svd_ok
     return adapted, words
 
 
 def _difference(arm_runs: dict[str, dict[int, Run]], a: str, b: str,
                 n_boot: int) -> Difference | None:
-    ra, rb = arm_runs.get(a, {}), arm_runs.get(b, {})
+    ra = {s: r for s, r in arm_runs.get(a, {}).items() if "test" in r.result}
+    rb = {s: r for s, r in arm_runs.get(b, {}).items() if "test" in r.result}
     if not ra or not rb:
         return None
     labels = next(iter(ra.values())).result["test"]["labels"]
@@ -351,10 +382,14 @@ def reading(arm_runs: dict[str, dict[int, Run]], n_boot: int) -> list[str]:
     lines += [f"- {arm}: {words}." for arm, (_, words) in status.items()]
     lines += ["", "### The claims", ""]
     for a, b, what in CLAIMS:
-        void = [x for x in (a, b) if x in status and not status[x][0]]
-        lines.append(_claim_line(_difference(arm_runs, a, b, n_boot), a, b, what, void))
+        void = [x for x in (a, b) if x in status and status[x][0] is False]
+        unknown = [x for x in (a, b) if x in status and status[x][0] is None]
+        line = _claim_line(_difference(arm_runs, a, b, n_boot), a, b, what, void)
+        if unknown and not line.endswith("not measured yet."):
+            line += f" (Whether {' and '.join(unknown)} trained is not known yet.)"
+        lines.append(line)
     lines += ["", "### Every language-model arm against the CNN", ""]
-    for arm in (*ADAPTERS, "probe"):
+    for arm in (*ADAPTERS, "probe", "random_probe"):
         if arm in arm_runs:
             lines.append(_claim_line(_difference(arm_runs, arm, "cnn", n_boot), arm, "cnn",
                                      f"{arm} vs the CNN", []))
@@ -367,10 +402,14 @@ def main_table(arm_runs: dict[str, dict[int, Run]], n_boot: int) -> list[str]:
              "|---|---:|---:|---:|---|---|---:|---:|---:|---:|"]
     for arm, runs in arm_runs.items():
         for seed, run in runs.items():
-            m, test = run.result["metrics"], run.result["test"]
+            m, test = run.result["metrics"], run.result.get("test")
             wall = run.result["wall"].get("wall_seconds")
+            if test is None:
+                table.append(f"| {arm}: {MAIN_ARMS[arm][0]} | {seed} | | | no test "
+                             "predictions saved: rerun this arm | | | | | |")
+                continue
             table.append(
-                f"| {arm}: {MAIN_ARMS[arm][0]} | {seed} | {_fmt(run.rate, 'g')} | "
+                f"| {arm}: {MAIN_ARMS[arm][0]} | {seed} | {_fmt(run.result['lr'], 'g')} | "
                 f"{m.get('steps', '–')} | {_ci(*interval(test['prob'], test['labels'], n_boot))}"
                 f" | {_ci(*interval(test['prob'], test['labels'], n_boot, 'mcc'))} | "
                 f"{_fmt(m.get('test/cross_entropy'))} | {_fmt(final_delta_w(run))} | "
@@ -403,7 +442,8 @@ def plot(lr: list[Run], main: list[Run], out: Path) -> None:
             if points:
                 ax.plot(*zip(*points, strict=True), label=f"{run.arm} s{run.seed}")
         ax.set(xlabel="optimizer step", ylabel="summed ‖ΔW‖_F", yscale="log", title=title)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "delta_w.png", dpi=120)
     plt.close(fig)
@@ -416,7 +456,8 @@ def plot(lr: list[Run], main: list[Run], out: Path) -> None:
             ax.plot(*zip(*points, strict=True), marker=".", label=f"{run.arm} s{run.seed}")
     ax.set(xlabel="optimizer step", ylabel="dev AUC (all dev rows)",
            title="SmolLM2-135M on prom_300_tata (dotted: the baselines)")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "curves.png", dpi=120)
     plt.close(fig)
@@ -446,7 +487,7 @@ def report(args: argparse.Namespace, lr: list[Run], main: list[Run],
         f"# Validation v2: {args.model} (pretrained, offline) on {args.task}",
         "",
         f"Written by `python scripts/validate.py` on {datetime.date.today().isoformat()}, commit "
-        f"`{git_commit()[:12]}`. Full train split (4,904 rows), checkpoints selected on all dev "
+        f"`{git_commit()[:12]}`. The full train split, checkpoints selected on all dev "
         f"rows, test once. Batch {args.batch_size}, warmup {args.warmup:.0%} then linear decay, "
         f"the head at {args.head_lr:g} in every arm, the adapters at their family's rate; "
         "AdaLoRA, ARS and Lingo allocate 25 times in the budget phase (`method.delta_t=auto`). "

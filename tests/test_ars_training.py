@@ -45,6 +45,7 @@ def test_table_s1_delta_t_never_samples_and_auto_does(run_env, tmp_path):
     auto = train(run_env, tmp_path / "auto", *run, "method.delta_t=auto",
                  "method.auto_events=5")
     assert abs(auto["sampling_events"] - 5) <= 1 and auto["delta_t"] < 60
+    assert auto["sampling_events_selected"] <= auto["sampling_events"]  # up to best_step
     sampled = [e for e in rank_history(tmp_path / "auto") if e["sampled"]]
     assert len(sampled) == auto["sampling_events"]
 

@@ -180,6 +180,9 @@ def test_a_baseline_run_writes_a_complete_run_dir(run_env, data_dir, tmp_path, m
     again = classification_metrics(logits, test.labels)
     assert again["auc"] == pytest.approx(metrics["test/auc"], abs=1e-6)
     assert again["mcc"] == pytest.approx(metrics["test/mcc"], abs=1e-6)
+    saved = np.load(run_dir / "test_predictions.npz")  # for validate's paired intervals
+    assert np.array_equal(saved["labels"], test.labels)
+    assert np.allclose(saved["logits"], logits, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -235,3 +235,15 @@ def test_delta_t_auto_gives_auto_events_in_the_budget_window(steps, events):
     config.delta_t, config.auto_events = "auto", events
     schedule = adalora_schedule(config, steps, steps // 10)
     assert abs(budget_events(schedule) - events) <= 1
+
+
+def test_budget_events_count_only_steps_the_run_reaches_and_calls():
+    """legacy=paper_code: a fixed T of 7,485 steps, deltaT 5000, the allocator every 50 steps:
+    a run of 1,000 real steps never reaches the event at 5000."""
+    from lingo.methods.adapters import budget_events
+
+    schedule = {"tinit": 200, "tfinal": 200, "deltaT": 5000, "total_step": 7485}
+    assert budget_events(schedule, steps=1000, every=50) == 0
+    assert budget_events(schedule, steps=7485, every=50) == 1
+    assert budget_events({**schedule, "deltaT": 30}, steps=7485, every=50) == len(
+        [t for t in range(201, 7285) if t % 30 == 0 and t % 50 == 0])

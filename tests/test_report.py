@@ -300,7 +300,7 @@ def test_cells_carry_provenance_and_mark_mixed_precision_and_no_sampling(tmp_pat
     run_dir(tmp_path, "ars1", method="ars", seed=1, precision="bf16", git_commit="aaa",
             sampling_events=0, **{"test/auc": 0.8})
     run_dir(tmp_path, "ars2", method="ars", seed=2, precision="fp32", git_commit="bbb",
-            sampling_events=0, **{"test/auc": 0.9})
+            sampling_events=3, sampling_events_selected=0, **{"test/auc": 0.9})  # all later
     run_dir(tmp_path, "lingo1", method="lingo", precision="bf16", git_commit="aaa",
             sampling_events=25, **{"test/auc": 0.9})
     run_dir(tmp_path, "lora1", precision="bf16", git_commit="aaa", **{"test/auc": 0.85})
@@ -336,4 +336,7 @@ def test_table1_reads_opts_lingo_runs_as_its_bbpe_cells(tmp_path):
     bbpe = cell(cells, setup="full", model="opt125m", row="bbpe", task="prom_tata")
     assert bbpe["n"] == 2 and bbpe["mean"] == pytest.approx(0.85)
     assert cell(cells, setup="full", model="opt125m", row="onehot", task="prom_tata")["n"] == 1
-    assert "native" not in set(cells[cells["model"] == "opt125m"]["row"])
+    assert "native" not in set(cells["row"])  # no DNA model's Lingo cell in Table 1
+    listed = problems(collect_runs(tmp_path), TABLE1)
+    assert list(listed["status"]) == ["duplicate"]  # the seed run both ways: listed, once
+    assert listed["run_dir"].iloc[0] in (str(tmp_path / "bbpe1"), str(tmp_path / "own1"))

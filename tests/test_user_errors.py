@@ -7,17 +7,21 @@ is checked here) instead of being repeated.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import importlib
+import json
 import logging
 import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from lingo.config import TRAINER_ALIASES, TrainerConfig, check_known_keys, check_overrides, validate
 from lingo.data import Split, TaskData, load_task
@@ -26,7 +30,14 @@ from lingo.errors import DataError, LingoError
 from tests.conftest import REPO
 from tests.test_cli_errors import FAST, error_lines, train
 from tests.test_config import CONF, _compose, compose_cfg  # noqa: F401 (fixture)
-from tests.test_data import assert_user_error, rows, task_config, unique_sequences, write_csv
+from tests.test_data import (
+    assert_user_error,
+    make_folder,
+    rows,
+    task_config,
+    unique_sequences,
+    write_csv,
+)
 
 # the issue's case -> (module, test) that covers it
 ELSEWHERE = {
@@ -207,3 +218,186 @@ def test_peft_deprecation_warning_is_silenced_at_the_call() -> None:
             warnings.warn("another deprecation", FutureWarning, stacklevel=1)
     assert [str(w.message) for w in caught if w.category is FutureWarning] == [
         "another deprecation"]
+
+
+# --- stale results: the data a run read is fingerprinted --------------------------------------
+
+
+def test_a_split_edited_after_the_run_is_refused_naming_it(
+    tmp_path: Path, run_env: dict[str, str]
+) -> None:
+    folder = make_folder(tmp_path / "task", train=True)
+    run_dir = tmp_path / "run"
+    command = [*FAST, "task=gue_folder", f"task.path={folder}", "trainer.max_steps=1",
+               "trainer.progress_bar=false", f"output_root={tmp_path}"]
+    assert train(run_env, run_dir, *command).returncode == 0
+    recorded = json.loads((run_dir / "data_files.json").read_text())
+    assert sorted(Path(p).name for p in recorded) == ["dev.csv", "test.csv", "train.csv"]
+    edited = folder / "train.csv"
+    edited.write_text(edited.read_text().replace(",1\n", ",0\n", 1))  # one label, in place
+
+    again = train(run_env, run_dir, *command)
+    assert again.returncode == 2, again.stderr
+    assert error_lines(again) == [
+        f"error: {run_dir} was made from other data: {edited.resolve()} (same size, content "
+        "changed); delete that directory to start over, or set hydra.run.dir=<another folder>"]
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_a_run_recorded_before_fingerprints_still_counts() -> None:
+    """The committed validation runs have no data_files.json: their settings alone compare."""
+    from lingo.pipeline import check_same_run
+
+    run_dir = next((REPO / "validation" / "v1" / "runs").glob("**/metrics.json")).parent
+    assert not (run_dir / "data_files.json").exists()
+    check_same_run(OmegaConf.load(run_dir / "config.yaml"), run_dir)
+
+
+def test_fingerprints_are_cached_by_size_and_mtime(
+    compose_cfg, tmp_path: Path  # noqa: F811
+) -> None:
+    from lingo.data.fingerprint import changed_files, files_fingerprint
+
+    folder = make_folder(tmp_path / "task")
+    data = load_task(task_config(folder), seed=1)
+    assert [p.name for p in data.files] == ["dev.csv", "test.csv"]  # the reduced setup
+    cache = tmp_path / "cache"
+    recorded = files_fingerprint(data.files, cache)
+    assert len(list((cache / "file_hashes").iterdir())) == 2
+    assert changed_files(recorded, cache) == []
+    test = folder / "test.csv"
+    test.write_text(test.read_text() + "ACGTACGT,1\n")
+    assert changed_files(recorded, cache) == [
+        f"{test.resolve()} (size {recorded[str(test.resolve())]['size']} -> "
+        f"{test.stat().st_size} bytes, content changed)"]
+    test.unlink()
+    assert changed_files(recorded, cache) == [f"{test.resolve()} (gone)"]
+    assert load_task(compose_cfg(["task=demo"]).task, seed=1).files == ()  # synthetic: no files
+
+
+# --- the OS refuses a write: one line, exit 2 -----------------------------------------------------
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
+    """A tmpfs mounted at a folder of tmp_path (``ro``, or a small ``size=``): CI runs as
+    root, where a permission bit stops no write. Skipped where no tmpfs can be mounted."""
+    mounted: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        try:
+            result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                                    capture_output=True, text=True)
+        except FileNotFoundError:
+            pytest.skip("no mount command: a read-only or full folder needs a tmpfs mount")
+        if result.returncode:
+            pytest.skip(f"cannot mount a tmpfs ({result.stderr.strip()}): it needs root and a "
+                        "kernel that allows it")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+@pytest.mark.parametrize(("options", "failure"), ids=["read_only", "full"], argvalues=[
+    ("ro", "Read-only file system); set LINGO_CACHE_DIR (or cache_dir=) to a writable folder"),
+    ("size=8k", "No space left on device); free space there, or set LINGO_CACHE_DIR (or "
+                "cache_dir=) to a folder with space"),
+])
+def test_a_read_only_or_full_cache_is_one_line_exit_2(
+    tmp_path: Path, tmpfs, options: str, failure: str
+) -> None:
+    cache = tmpfs("cache", options) / "lingo"
+    run_dir = tmp_path / "run"
+    result = train({**os.environ, "LINGO_CACHE_DIR": str(cache)}, run_dir, *FAST, "task=demo",
+                   "trainer.max_steps=1", f"output_root={tmp_path}")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = error_lines(result)
+    assert line.startswith(f"error: {cache}") and failure in line, line
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (metrics["status"], f"error: {metrics['error']}") == ("failed", line)
+    assert not list(cache.parent.rglob(".tmp-*"))  # no partial cache entry
+
+
+def test_a_full_run_directory_is_one_line(
+    compose_cfg, tmp_path: Path, tmpfs, monkeypatch  # noqa: F811
+) -> None:
+    from lingo import pipeline
+    from lingo.results import write_json
+
+    run_dir = tmpfs("outputs", "size=8k") / "run"
+
+    def fill(cfg, run_dir: Path) -> dict:
+        write_json(run_dir / "metrics.json", {"pad": "x" * 100_000})
+        return {}
+
+    monkeypatch.setattr(pipeline, "run", fill)
+    cfg = compose_cfg(["task=demo", f"cache_dir={tmp_path / 'cache'}"])
+    with pytest.raises(LingoError) as err:
+        pipeline._run_on_storage(cfg, run_dir)
+    assert str(err.value) == (
+        f"{run_dir / 'metrics.json'}: cannot write there (No space left on device); free space "
+        "there, or set output_root= (or hydra.run.dir= for this run alone) to a folder with space")
+    assert list(run_dir.iterdir()) == []  # no temporary file left
+
+
+def test_a_checkpoint_write_on_a_full_disk_is_told_by_its_errno() -> None:
+    from safetensors import SafetensorError
+
+    from lingo.errors import storage_errno
+
+    full = SafetensorError("Error while serializing: I/O error: No space left on device "
+                           "(os error 28)")
+    assert storage_errno(full) == errno.ENOSPC
+    assert storage_errno(OSError(errno.EROFS, "Read-only file system")) == errno.EROFS
+    assert storage_errno(OSError(errno.ENOENT, "No such file")) is None  # a bug, shown in full
+    assert storage_errno(RuntimeError("CUDA error (os error 28 is not it)")) is None
+
+
+def test_a_sweep_names_every_failed_job_without_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "train.py", "-m", *FAST, "task=demo", "trainer.lr=-1,-2",
+         f"output_root={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    failed = {f"  {p.parent}: {json.loads(p.read_text())['error']}"
+              for p in tmp_path.glob("runs/*/*/*/metrics.json")}
+    assert len(failed) == 2
+    report = result.stderr.split("error: 2 jobs of the sweep failed (each recorded in its "
+                                 "metrics.json):\n")[1].splitlines()
+    assert set(report[:2]) == failed
+
+
+# --- the headline command without the model's weights -----------------------------------------
+
+
+def test_a_model_never_downloaded_fails_first_and_leaves_nothing(
+    tmp_path: Path, run_env: dict[str, str]
+) -> None:
+    env = {**run_env, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf"),
+           "LINGO_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    outputs = tmp_path / "outputs"
+    run_dir = outputs / "runs" / "prom_tata" / "opt350m-lingo-native" / "seed42"
+    result = train(env, run_dir, "model=opt350m", "method=lingo", "task=prom_tata",
+                   "logger=none", f"output_root={outputs}")
+    assert result.returncode == 2, result.stderr
+    [line] = error_lines(result)
+    assert line.startswith("error: cannot load the model 'facebook/opt-350m'"), line
+    assert "huggingface-cli download facebook/opt-350m" in line
+    assert "tokenized cache" not in result.stdout + result.stderr  # nothing was tokenized
+    assert not (outputs / "runs").exists()
+    assert not (tmp_path / "cache").exists()
+    # a folder of the user's own (hydra.run.dir=...) loses only what the attempt wrote
+    own = tmp_path / "mine"
+    own.mkdir()
+    (own / "notes.txt").write_text("keep")
+    result = train(env, own, "model=opt350m", "method=lingo", "task=prom_tata", "logger=none")
+    assert result.returncode == 2, result.stderr
+    assert sorted(p.name for p in own.iterdir()) == ["notes.txt"]

@@ -3,6 +3,7 @@ reading of each claim against the probe, and which run files git keeps; on synth
 directories of known predictions. (End to end on a tiny model: the slow test at the end.)"""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -146,6 +147,31 @@ def test_the_reading_voids_claims_on_arms_that_did_not_train(tmp_path):
     assert "not measured yet" in next(x for x in lines if "with Lingo" in x)
     assert "cnn is better" in next(x for x in lines if x.startswith("- lora vs the CNN"))
     assert "**Not run yet**" in text and "random_lingo seed 42" in text
+
+
+def test_random_init_arms_are_read_against_the_random_probe(tmp_path):
+    """A random-init arm below the pretrained probe has still trained when it is above the
+    random-init probe: the pretraining claims are not voided by the wrong floor."""
+    runs = _main(tmp_path, {"lora": 0.6, "probe": 0.4, "random_lora": 0.2,
+                            "random_probe": 0.02}, {})
+    text = validate.report(_args(tmp_path), validate.lr_runs(_args(tmp_path)), runs, [])
+    random_lora = next(x for x in text.splitlines() if x.startswith("- random_lora: "))
+    assert "AUC − random_probe" in random_lora and "not adapted" not in random_lora
+    pretraining = next(x for x in text.splitlines() if "Language pretraining, with LoRA" in x)
+    assert "lora is better" in pretraining and "Void" not in pretraining
+
+
+def test_a_finished_run_made_with_other_settings_is_not_reused(tmp_path, capsys):
+    args = _args(tmp_path)
+    [run] = validate.main_runs(args, {"lora": 3e-4}, ["lora"])[:1]
+    _finish(run, _informative(0.5, 1))
+    write_json(run.run_dir / validate.WALL, {"overrides": validate._settings(run)})
+    validate.train([run])
+    assert "done already" in capsys.readouterr().out
+    [other] = validate.main_runs(args, {"lora": 1e-3}, ["lora"])[:1]
+    assert other.run_dir == run.run_dir
+    with pytest.raises(SystemExit, match=re.escape("trainer.lr=0.0003, trainer.lr=0.001")):
+        validate.train([other])
 
 
 def test_a_claim_the_seeds_disagree_on_is_not_resolved():

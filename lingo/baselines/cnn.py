@@ -30,7 +30,7 @@ from torch import nn
 from lingo.baselines.common import better, selection, settings
 from lingo.data import TaskData
 from lingo.metrics import classification_metrics as scores
-from lingo.results import HISTORY, write_atomic, write_jsonl
+from lingo.results import HISTORY, TEST_PREDICTIONS, save_predictions, write_atomic, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +150,9 @@ def train(cfg: DictConfig, data: TaskData, run_dir: Path) -> dict[str, Any]:
            if split_name == "dev" else
            scores(predict_logits(net, data.dev.sequences, length, trainer.eval_batch_size),
                   data.dev.labels))
-    test = scores(predict_logits(net, data.test.sequences, length, trainer.eval_batch_size),
-                  data.test.labels)
+    test_logits = predict_logits(net, data.test.sequences, length, trainer.eval_batch_size)
+    test = scores(test_logits, data.test.labels)
+    save_predictions(run_dir / TEST_PREDICTIONS, test_logits, data.test.labels)  # intervals
     model_dir = run_dir / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},

@@ -119,13 +119,16 @@ def load_deepsea(task, seed: int) -> TaskData:
             for split, (file, x_key, y_key) in RELEASE.items()
         }
         return TaskData(splits["train"], splits["dev"], splits["test"], task.num_labels,
-                        "train", label_names)
+                        "train", label_names,
+                        files=(names_path, *(folder / f for f, _, _ in RELEASE.values())))
     label_names = csv_label_names(folder, task.num_labels)
+    names_read = (folder / NAMES_FILE,) if (folder / NAMES_FILE).is_file() else ()
     if full and all((folder / f).is_file() for f in CSV_SPLITS.values()):
         splits = {split: read_csv_split(folder / file, split, task.num_labels, length)
                   for split, file in CSV_SPLITS.items()}
         return TaskData(splits["train"], splits["dev"], splits["test"], task.num_labels,
-                        "train", label_names)
+                        "train", label_names,
+                        files=(*names_read, *(folder / f for f in CSV_SPLITS.values())))
     sample = folder / task.sample_file if task.sample_file else None
     if task.train_split == "train" or sample is None or not sample.is_file():
         raise DataError(
@@ -145,7 +148,8 @@ def load_deepsea(task, seed: int) -> TaskData:
         "--what deepsea)", sample, len(train) + len(dev) + len(test), len(train), len(dev),
         len(test),
     )
-    return TaskData(train, dev, test, task.num_labels, "dev", label_names)
+    return TaskData(train, dev, test, task.num_labels, "dev", label_names,
+                    files=(*names_read, sample))
 
 
 def sample_splits(split: Split, fraction: float) -> tuple[Split, Split, Split]:

@@ -4,6 +4,7 @@ or, for a multi-label task such as DeepSEA's histone marks, one float 0/1 column
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +48,7 @@ class TaskData:
     train_split: str  # "train", or "dev" for the reduced setup (train on part of dev)
     label_names: list[str] | None = field(default=None)  # multi-label: one name per column
     declared_length: int | None = None  # task.sequence_length, where the task declares one
+    files: tuple[Path, ...] = ()  # the files read: the run directory records their fingerprint
 
     @property
     def multi_label(self) -> bool:

@@ -80,13 +80,15 @@ def _load_task(task: TaskConfig, seed: int) -> TaskData:
                         "GUE/ (python scripts/download_data.py fetches it), or task.path=<folder "
                         "with train.csv, dev.csv, test.csv>")
     train_split = _resolve_train_split(task, folder)
-    dev = read_split(folder / "dev.csv", "dev", task.num_labels)
-    test = read_split(folder / "test.csv", "test", task.num_labels)
+    files = [folder / "dev.csv", folder / "test.csv"]
+    dev = read_split(files[0], "dev", task.num_labels)
+    test = read_split(files[1], "test", task.num_labels)
     if train_split == "train":
-        train = read_split(folder / "train.csv", "train", task.num_labels)
+        files.append(folder / "train.csv")
+        train = read_split(files[-1], "train", task.num_labels)
     else:
         train, dev = split_dev(dev, task.dev_fraction, seed)
-    return TaskData(train, dev, test, task.num_labels, train_split)
+    return TaskData(train, dev, test, task.num_labels, train_split, files=tuple(files))
 
 
 def _resolve_train_split(task: TaskConfig, folder: Path) -> str:

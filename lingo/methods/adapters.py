@@ -2,6 +2,7 @@
 task type puts ``score``/``classifier`` in ``modules_to_save``)."""
 
 import logging
+import math
 
 from peft import AdaLoraConfig, LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import PreTrainedModel
@@ -40,6 +41,9 @@ def apply_method(
         if not method.train_backbone:  # the probe: a floor for every adapter
             for name, parameter in net.named_parameters():
                 parameter.requires_grad_(is_head(name))
+            if not any(p.requires_grad for p in net.parameters()):
+                raise LingoError(f"method={method.name} trains the classification head alone, "
+                                 f"and this model has none named {' or '.join(HEAD_MODULES)}")
         return net
     targets = target_regex(arch, list(method.targets))
     common = dict(
@@ -107,18 +111,25 @@ def adalora_schedule(method: MethodConfig, total_steps: int, warmup_steps: int) 
     return schedule
 
 
-def budget_events(schedule: dict) -> int:
+def budget_events(schedule: dict, steps: int | None = None, every: int = 1) -> int:
     """Allocation events inside the budget phase (PEFT: every step t with tinit < t < T - tfinal
-    and t % deltaT == 0); ARS draws its masks at these (and at T only with sample_final)."""
-    first, last = schedule["tinit"] + 1, schedule["total_step"] - schedule["tfinal"] - 1
-    step = schedule["deltaT"]
+    and t % deltaT == 0); ARS draws its masks at these (and at T only with sample_final). The
+    allocator is called at t = 0 .. steps - 1 (the Trainer's count before its increment), every
+    ``every`` steps: a fixed T past the real step count (``legacy=paper_code``) loses events."""
+    steps = schedule["total_step"] if steps is None else steps
+    first = schedule["tinit"] + 1
+    last = min(schedule["total_step"] - schedule["tfinal"], steps) - 1
+    step = math.lcm(schedule["deltaT"], every)
     return max(0, last // step - (first - 1) // step)
 
 
-def check_sampling(method: MethodConfig, schedule: dict) -> int:
-    """ARS's planned sampling events; a warning when there are none (the run is AdaLoRA's) or
-    when ``delta_t=auto`` cannot come within one of ``auto_events`` (a short budget phase)."""
-    events = budget_events(schedule) + int(method.sample_final)
+def check_sampling(method: MethodConfig, schedule: dict, steps: int) -> int:
+    """ARS's planned sampling events in a run of ``steps`` optimizer steps; a warning when
+    there are none (the run is AdaLoRA's) or when ``delta_t=auto`` cannot come within one of
+    ``auto_events`` (a short budget phase)."""
+    final = schedule["total_step"] - schedule["tfinal"] < steps
+    events = budget_events(schedule, steps, method.allocate_every) + int(
+        method.sample_final and final)
     if method.allocator != "ars" or not method.allocate:
         return events
     if method.delta_t == "auto" and abs(events - method.auto_events) > 1:

@@ -56,8 +56,22 @@ def build_model(
     return net
 
 
+def check_available(model: ModelConfig) -> None:
+    """Before the data is read and tokenized: the checkpoint's config resolves (a local folder,
+    or the hub's cache offline), so a model never downloaded fails at once, not after minutes
+    of work, with the message of :func:`lingo.errors.hub_unreachable`."""
+    if model.init == "pretrained" or _reads_checkpoint_config(model):
+        _load_config(model)
+
+
+def _reads_checkpoint_config(model: ModelConfig) -> bool:
+    """A random model takes its architecture from a checkpoint's config (no offline shape)."""
+    return not model.shape and bool(model.gguf_file or
+                                    (model.name_or_path and model.arch == "auto"))
+
+
 def random_config(model: ModelConfig, vocab_size: int, **overrides: object) -> AutoConfig:
-    if not model.shape and (model.gguf_file or (model.name_or_path and model.arch == "auto")):
+    if _reads_checkpoint_config(model):
         config = _load_config(model)  # the checkpoint's own architecture, weights not loaded
         for key, value in overrides.items():
             setattr(config, key, value)

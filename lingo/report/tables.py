@@ -45,8 +45,13 @@ class TableSpec:
         if "arch" in runs:
             own_bpe = (runs["tokenizer"] == "native") & (runs["arch"] == "opt")
             runs.loc[own_bpe, "tokenizer"] = "bbpe"
-        done = runs[runs["status"] == "completed"]
-        return runs.drop(done.index[done.duplicated(SEED_OF_CELL)])
+        runs = runs[runs["tokenizer"] != "native"]  # Lingo on a DNA model: Table S3's cell
+        done = runs[runs["status"] == "completed"].sort_values("run_dir", kind="stable")
+        first = done.groupby(SEED_OF_CELL, dropna=False)["run_dir"].transform("first")
+        again = done.index[done.duplicated(SEED_OF_CELL)]
+        runs.loc[again, "status"] = "duplicate"
+        runs.loc[again, "error"] = "the same cell and seed as " + first[again].astype(str)
+        return runs
 
 
 SPECS = (
@@ -80,11 +85,12 @@ def aggregate(spec: TableSpec, runs: pd.DataFrame) -> pd.DataFrame:
     runs["row"] = runs[spec.row]
     runs["value"] = runs.get(f"test/{spec.metric}", math.nan)
     runs["params"] = _runs_params(runs) if "trainable_params" in runs else math.nan
-    for column in ("git_commit", "precision", "sampling_events"):
+    for column in ("git_commit", "precision", "sampling_events", "sampling_events_selected"):
         if column not in runs:
             runs[column] = None
-    # an ARS/Lingo run that never drew a mask trained AdaLoRA (Table S1's delta_t is too long)
-    runs["no_sampling"] = runs["method"].isin(SAMPLING) & (runs["sampling_events"] == 0)
+    # an ARS/Lingo run whose selected model saw no draw is AdaLoRA's (Table S1's delta_t)
+    seen = runs["sampling_events_selected"].fillna(runs["sampling_events"])
+    runs["no_sampling"] = runs["method"].isin(SAMPLING) & (seen == 0)
     done = runs[runs["status"] == "completed"]
     cells = done.groupby(KEYS).agg(
         mean=("value", "mean"), sd=("value", "std"), n=("value", "count"),

@@ -36,7 +36,11 @@ def tokenize_split(split: Split, tokenizer: DNATokenizer, cache_dir: Path | None
         return dataset
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
-    dataset.save_to_disk(str(staging))
+    try:
+        dataset.save_to_disk(str(staging))
+    except OSError as err:  # a full disk: no partial entry left, and the folder named
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OSError(err.errno, err.strerror, err.filename or str(target.parent)) from err
     try:
         staging.rename(target)
     except OSError:  # another run wrote the same entry first

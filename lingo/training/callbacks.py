@@ -46,7 +46,8 @@ class AllocationCallback(TrainerCallback):
         schedule = adalora_schedule(self.method, state.max_steps, warmup)
         for key, value in schedule.items():
             setattr(config, key, value)
-        check_sampling(self.method, schedule)
+        if is_main_process():
+            check_sampling(self.method, schedule, state.max_steps)
         if self.resume_from is not None:
             saved = load_allocator_state(self.resume_from)
             tuner.rankallocator.load_state_dict(saved["allocator"])

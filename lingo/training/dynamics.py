@@ -74,25 +74,25 @@ class DynamicsCallback(TrainerCallback):
         self.rows: list[dict] = []
         tuner = getattr(net, "base_model", None)
         self.split = LossSplit(tuner) if hasattr(tuner, "rankallocator") else None
-        # FMFT: the backbone's start, to measure how far training moves it (CPU, fp32)
-        self.start = None if hasattr(net, "peft_config") else {
+        # FMFT and the probe: the backbone's start, to measure how far training moves it (rank
+        # 0, CPU, fp32; the probe's stays put, which this shows)
+        self.start = None if hasattr(net, "peft_config") or not is_main_process() else {
             name: p.detach().to("cpu", torch.float32, copy=True)
-            for name, p in net.named_parameters() if p.requires_grad and not is_head(name)}
+            for name, p in net.named_parameters() if not is_head(name)}
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.rows = [row for row in read_jsonl(self.path) if row["step"] <= state.global_step]
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not logs or "loss" not in logs:  # an evaluation's log line
+        if not logs or "loss" not in logs or not is_main_process():  # an evaluation's line
             return
         values = self.measure()
-        if self.split is not None:
+        if self.split is not None:  # rank 0's batches (the Trainer's loss: every rank's)
             values.update(self.split.read())
         self.rows.append({"step": state.global_step, "loss": logs["loss"], **values})
-        if is_main_process():
-            write_jsonl(self.path, self.rows)
-            if self.log_values is not None:
-                self.log_values({f"train/{k}": v for k, v in values.items()}, state.global_step)
+        write_jsonl(self.path, self.rows)
+        if self.log_values is not None:
+            self.log_values({f"train/{k}": v for k, v in values.items()}, state.global_step)
 
     @torch.no_grad()
     def measure(self) -> dict[str, float]:
