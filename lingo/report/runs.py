@@ -114,6 +114,12 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
             runs[column] = None
     runs["setup"] = [setup_of(s, g, v) for s, g, v in zip(
         runs["train_split"], runs["legacy"], runs["variant"], strict=True)]
+    return mark_duplicates(runs)
+
+
+def mark_duplicates(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every completed run of a cell and seed after the first (by run directory) becomes
+    ``duplicate``, naming the one that counts."""
     done = runs[runs["status"] == "completed"].sort_values("run_dir", kind="stable")
     first = done.groupby(SEED_OF_CELL, dropna=False)["run_dir"].transform("first")
     again = done.index[done.duplicated(SEED_OF_CELL)]

@@ -18,7 +18,7 @@ from lingo.report.paper import (
     model_label,
     paper_cells,
 )
-from lingo.report.runs import SEED_OF_CELL, SETUP_LABELS, setup_label, split_setup
+from lingo.report.runs import SETUP_LABELS, mark_duplicates, setup_label, split_setup
 from lingo.results import write_atomic
 
 ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
@@ -45,13 +45,7 @@ class TableSpec:
         if "arch" in runs:
             own_bpe = (runs["tokenizer"] == "native") & (runs["arch"] == "opt")
             runs.loc[own_bpe, "tokenizer"] = "bbpe"
-        runs = runs[runs["tokenizer"] != "native"]  # Lingo on a DNA model: Table S3's cell
-        done = runs[runs["status"] == "completed"].sort_values("run_dir", kind="stable")
-        first = done.groupby(SEED_OF_CELL, dropna=False)["run_dir"].transform("first")
-        again = done.index[done.duplicated(SEED_OF_CELL)]
-        runs.loc[again, "status"] = "duplicate"
-        runs.loc[again, "error"] = "the same cell and seed as " + first[again].astype(str)
-        return runs
+        return mark_duplicates(runs[runs["tokenizer"] != "native"].copy())  # DNA models: S3
 
 
 SPECS = (
