@@ -5,6 +5,7 @@ wrong type fails at composition with Hydra's message instead of deep inside trai
 """
 
 import difflib
+import functools
 import hashlib
 import math
 from collections.abc import Iterator
@@ -415,13 +416,16 @@ TRAINER_ALIASES = {
 }
 
 
+_hints = functools.cache(get_type_hints)  # a schema class's fields: read for every key
+
+
 def unknown_option(key: str) -> str | None:
     """None where the schema defines the dotted ``key`` (anything inside a free-form dict such
     as ``model.shape`` counts), else a one-line message naming it and the nearest option."""
     schema: type | None = LingoConfig
     known = ""
     for part in key.split("."):
-        hints = get_type_hints(schema) if schema else {}
+        hints = _hints(schema) if schema else {}
         if part not in hints:
             nearest = TRAINER_ALIASES.get(key) or next(
                 (known + m for m in difflib.get_close_matches(part, hints, n=1, cutoff=0)),

@@ -8,13 +8,18 @@ import math
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lingo.errors import RunBusy
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from lingo.errors import RunBusy, storage_errno, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -196,3 +201,31 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{sha}-dirty" if dirty else sha
+
+
+class RunDirCheck(Callback):
+    """Hydra creates the run (or sweep) directory itself, before any Lingo code runs: one it
+    cannot create or write (a read-only ``output_root``, a full disk) would end in Hydra's
+    traceback. This checks it first and ends in one line, exit code 2 (conf/config.yaml)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.sweep.dir")
+
+    @staticmethod
+    def _check(config: DictConfig, key: str) -> None:
+        HydraConfig.instance().set_config(config)  # for ${hydra:...} in the path, as Hydra does
+        folder = Path(str(OmegaConf.select(config, key))).absolute()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            code = storage_errno(err)
+            if code is None:
+                raise
+            where = Path(err.filename) if err.filename else folder
+            error = storage_error(where, code, f"output_root= (or {key}=)")
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)

@@ -55,6 +55,20 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def tiny_promoters(data_dir: Path, tmp_path: Path) -> Path:
+    """A GUE folder of 16 real prom_300_tata rows per split (8 of each class): for runs whose
+    machinery, not their numbers, is under test (task=gue_folder task.path=<it>)."""
+    folder = tmp_path / "tiny_promoters"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        header, *rows = (data_dir / "GUE" / "prom" / "prom_300_tata" / f"{split}.csv"
+                         ).read_text().splitlines()
+        kept = [r for r in rows if r.endswith(",0")][:8] + [r for r in rows if r.endswith(",1")][:8]
+        (folder / f"{split}.csv").write_text("\n".join([header, *kept]) + "\n")
+    return folder
+
+
+@pytest.fixture
 def run_env(data_dir: Path, tokenizer_dir: Path, shared_cache: Path) -> dict[str, str]:
     """Environment for a `python train.py` subprocess: real data, offline, outputs in tmp."""
     return {

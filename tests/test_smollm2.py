@@ -104,13 +104,13 @@ def test_gguf_tokenizer_pads_with_eos_and_adds_no_specials():
 
 @needs_wheel
 @pytest.mark.slow
-def test_the_probe_trains_only_smollm2s_head(run_env, tmp_path):
+def test_the_probe_trains_only_smollm2s_head(run_env, tiny_promoters, tmp_path):
     """method=probe, the floor of `make validate`, on the pretrained model: the head alone."""
     run_dir = tmp_path / "probe"
     done = subprocess.run(
-        [sys.executable, "train.py", "model=smollm2_135m", "method=probe", "task=prom_tata",
-         "task.dev_subset=16", "trainer.max_steps=2", "trainer.eval_steps=2",
-         "trainer.eval_batch_size=16", "trainer.precision=fp32", "logger=none",
+        [sys.executable, "train.py", "model=smollm2_135m", "method=probe", "task=gue_folder",
+         f"task.path={tiny_promoters}", "trainer.max_steps=2", "trainer.eval_steps=2",
+         "trainer.precision=fp32", "logger=none",
          "trainer.progress_bar=false", f"hydra.run.dir={run_dir}"],
         cwd=REPO, env=run_env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

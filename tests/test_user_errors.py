@@ -324,6 +324,27 @@ def test_a_read_only_or_full_cache_is_one_line_exit_2(
     assert not list(cache.parent.rglob(".tmp-*"))  # no partial cache entry
 
 
+def test_a_read_only_output_root_is_one_line_before_hydra_makes_the_run(
+    tmp_path: Path, tmpfs
+) -> None:
+    """Hydra creates the run (or sweep) folder before Lingo runs: lingo.results.RunDirCheck
+    (a Hydra callback) checks it first, so the user reads one line, not Hydra's traceback."""
+    root = tmpfs("outputs", "ro")
+    run_dir = root / "runs" / "demo"
+    result = train(dict(os.environ), run_dir, *FAST, "task=demo", f"output_root={root}")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = error_lines(result)
+    assert line.startswith(f"error: {root}") and "Read-only file system" in line, line
+    assert "set output_root= (or hydra.run.dir=) to a writable folder" in line
+    sweep = subprocess.run(
+        [sys.executable, "train.py", "-m", *FAST, "task=demo", "seed=1,2",
+         f"output_root={root}"], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"})
+    assert sweep.returncode == 2 and "Traceback" not in sweep.stderr, sweep.stderr
+    assert "set output_root= (or hydra.sweep.dir=)" in error_lines(sweep)[0]
+
+
 def test_a_full_run_directory_is_one_line(
     compose_cfg, tmp_path: Path, tmpfs, monkeypatch  # noqa: F811
 ) -> None:

@@ -185,17 +185,11 @@ def test_a_claim_the_seeds_disagree_on_is_not_resolved():
 
 
 @pytest.mark.slow
-def test_validate_runs_both_phases_end_to_end_on_a_tiny_model(run_env, data_dir, tmp_path):
+def test_validate_runs_both_phases_end_to_end_on_a_tiny_model(run_env, tiny_promoters,
+                                                              tmp_path):
     """The machinery (phase lr, the rates, phase main with sampling, the probe and the CNN, the
     report and figures, resuming) with tiny_opt in fp32 on 16 rows per split of prom_300_tata."""
-    task = tmp_path / "task"
-    task.mkdir()
-    for split in ("train", "dev", "test"):
-        rows = (data_dir / "GUE" / "prom" / "prom_300_tata" / f"{split}.csv").read_text()
-        rows = rows.splitlines()
-        kept = [r for r in rows[1:] if r.endswith(",0")][:8] + [
-            r for r in rows[1:] if r.endswith(",1")][:8]
-        (task / f"{split}.csv").write_text("\n".join([rows[0], *kept]) + "\n")
+    task = tiny_promoters
     command = [sys.executable, str(REPO / "scripts" / "validate.py"), "--model", "tiny_opt",
                "--precision", "fp32", "--lr-steps", "6", "--epochs", "3", "--seeds", "42",
                "--arms", "ars", "probe", "cnn", "--bootstrap", "50", "--task", "gue_folder",
