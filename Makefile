@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE ?= 1
 export WANDB_MODE ?= offline
 
 .DEFAULT_GOAL := help
-.PHONY: help install smollm2 validate demo test test-fast lint tables bench clean
+.PHONY: help install smollm2 validate demo test test-fast lint docs tables bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,9 @@ bench: $(STAMP) ## Benchmarks vs the paper-code baseline -> bench/results.{md,js
 lint: $(STAMP) ## Check style (ruff)
 	$(BIN)/ruff check lingo tests scripts bench train.py
 
+docs: $(STAMP) ## Build the documentation site (docs/, mkdocs.yml) into site/; a broken link fails
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean: ## Remove outputs, caches and the environment
-	rm -rf outputs multirun .pytest_cache .ruff_cache $(VENV) *.egg-info
+	rm -rf outputs multirun site .pytest_cache .ruff_cache $(VENV) *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

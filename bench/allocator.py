@@ -8,8 +8,9 @@ import torch
 from peft.tuners.adalora import RankAllocator
 
 from bench.common import compose_cfg
-from lingo.methods import apply_method
-from lingo.methods.ars import ARSRankAllocator
+from lingo.methods import RunContext, get_method
+from lingo.methods.adalora.allocator import ARSRankAllocator
+from lingo.methods.adalora.schedule import plan_schedule
 from lingo.models import build_model
 
 
@@ -19,7 +20,8 @@ def allocator_seconds(model: str, task: str, reps: int, seed: int = 0) -> dict:
     torch.manual_seed(seed)
     net = build_model(cfg.model, 2, 50265, 1, seed)
     total = 10 * reps + 10
-    net = apply_method(net, cfg.method, cfg.model.arch, total, 0, seed)
+    net = get_method(cfg.method.name)(cfg.method, RunContext(cfg.model.arch, seed)).wrap(net)
+    plan_schedule(net, cfg.method, total, 0)
     ids = torch.randint(3, 50000, (2, 32))
     labels = torch.tensor([0, 1])
     net(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels).loss.backward()

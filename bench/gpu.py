@@ -13,7 +13,8 @@ import torch
 
 from bench.common import compose_cfg
 from lingo.flops import model_train_flops
-from lingo.methods import apply_method
+from lingo.methods import RunContext, get_method
+from lingo.methods.adalora.schedule import plan_schedule
 from lingo.models import build_model
 
 # dense bf16 peak FLOP/s by device name (vendor data sheets, without sparsity)
@@ -39,7 +40,10 @@ def gpu_lines(device: torch.device | None = None, models: tuple[str, ...] = ("op
                                   "task=prom_tata", "method.delta_t=1", "method.tinit=0",
                                   "logger=none")
                 net = build_model(cfg.model, 2, 50265, 1, 0)
-                net = apply_method(net, cfg.method, cfg.model.arch, 1000, 0, 0).to(device)
+                unit = get_method(method)(cfg.method, RunContext(cfg.model.arch, 0))
+                net = unit.wrap(net).to(device)
+                if method == "ars":
+                    plan_schedule(net, cfg.method, 1000, 0)
                 params = [p for p in net.parameters() if p.requires_grad]
                 optimizer = torch.optim.AdamW(params, lr=1e-5, fused=cuda)
                 ids = torch.randint(3, 50000, (batch, seq_len), device=device)

@@ -11,6 +11,7 @@ default: one after the other, so that peak memory is one method's at a time).
 """
 
 import json
+import math
 import sys
 import tempfile
 import threading
@@ -25,15 +26,14 @@ from transformers.trainer_utils import IntervalStrategy
 from bench import baseline
 from bench.common import MeteredTrainer, StepMeter, TurnMeter, Turns, compose_cfg, peak_rss_mb
 from lingo.data import load_task
-from lingo.methods import apply_method
-from lingo.methods.adapters import adalora_schedule
+from lingo.methods import METHODS, RunContext, get_method
+from lingo.methods.adalora.schedule import adalora_schedule, rank_settings
 from lingo.methods.targets import target_regex
 from lingo.models import build_model
 from lingo.models.build import random_config
 from lingo.tokenization import build_tokenizer, tokenize_split
-from lingo.training.callbacks import AllocationCallback
 from lingo.training.collator import PadCollator
-from lingo.training.trainer import build_trainer, planned_steps, training_arguments
+from lingo.training.trainer import build_trainer, training_arguments
 
 # LoRA at r = the AdaLoRA-type methods' init_r, on their matrices (on prom_tata W_o too)
 LORA_AS_ARS = ["method.r=${method.init_r}", "method.targets=${task.table_s1.targets}"]
@@ -75,23 +75,20 @@ def prepare(spec: dict, method: str, work: Path, meter: StepMeter) -> tuple:
     cfg = compose(spec, method)
     data = load_task(cfg.task, cfg.seed)
     tokenizer = build_tokenizer(cfg.tokenizer, cfg.model, cfg.method.prompt)
-    total, warmup = planned_steps(len(data.train), cfg.trainer)
-    adalora = (adalora_schedule(cfg.method, total, warmup)
-               if cfg.method.peft == "adalora" else None)
     if spec["side"] == "ours":
         datasets = {k: tokenize_split(getattr(data, k), tokenizer, Path(cfg.cache_dir))
                     for k in ("train", "dev")}
         net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size,
                           tokenizer.pad_token_id, cfg.seed)
-        net = apply_method(net, cfg.method, cfg.model.arch, total, warmup, cfg.seed)
+        unit = get_method(method)(cfg.method, RunContext(cfg.model.arch, cfg.seed,
+                                                         run_dir=work))
+        net = unit.wrap(net)
         args = training_arguments(cfg.trainer, work / "checkpoints", cfg.seed,
                                   cfg.task.selection_metric, "none")
         # the bench times training steps only: no periodic evaluation or checkpoint
         args.eval_strategy = args.save_strategy = IntervalStrategy.NO
         args.load_best_model_at_end = False
-        callbacks = [meter]
-        if cfg.method.peft == "adalora" and cfg.method.allocate:
-            callbacks.insert(0, AllocationCallback(cfg.method, work, None))
+        callbacks = [*unit.callbacks(), meter]  # AdaLoRA's allocation plans its schedule
         collator = PadCollator(tokenizer.pad_token_id, tokenizer.attend_to_padding)
         trainer = build_trainer(net, args, datasets, collator, callbacks, "dev",
                                 trainer_class=MeteredTrainer)
@@ -107,11 +104,14 @@ def prepare(spec: dict, method: str, work: Path, meter: StepMeter) -> tuple:
         shape = {**cfg.model.shape,
                  "vocab_size": random_config(cfg.model, tokenizer.vocab_size).vocab_size}
         net = baseline.build_model(shape, data.num_labels, tokenizer.pad_token_id, cfg.seed)
-        m = cfg.method
+        m, t = cfg.method, cfg.trainer
+        # the paper's code builds AdaLoRA with its schedule: planned from the bench's fixed steps
+        adalora = ({**rank_settings(m), **adalora_schedule(
+            m, t.max_steps, math.ceil(t.max_steps * t.warmup_ratio))}
+            if METHODS[method].adaptive else None)
         net = baseline.apply_peft(net, method, target_regex(cfg.model.arch, list(m.targets)),
                                   m.init_r if method != "lora" else m.r, m.lora_alpha,
                                   m.lora_dropout, adalora)
-        t = cfg.trainer
         args = baseline.arguments(work / "checkpoints", t.batch_size, t.lr, t.warmup_ratio,
                                   t.weight_decay, t.max_steps, cfg.seed)
         trainer = baseline.PaperTrainer(model=net, args=args, train_dataset=datasets["train"],

@@ -10,8 +10,10 @@ import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, is_dataclass
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from hydra._internal.utils import get_args_parser
 from hydra.core.config_store import ConfigStore
@@ -22,6 +24,78 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from lingo.errors import LingoError, NotRun
 
 PAPER_MATRICES = ("Wq", "Wk", "Wv", "Wo", "Wf1", "Wf2")
+
+
+# The options of a setting with a closed set of values: Hydra refuses any other when it composes
+# (train.py's check_overrides says so in one line first, for the command line)
+class Arch(StrEnum):
+    """Selects the target matrices' names and the head; auto: from the loaded config's
+    model_type (model=hf_causal); kmer_lr, cnn: a classical baseline (lingo/baselines)."""
+
+    opt = "opt"
+    bert = "bert"
+    esm = "esm"
+    dnabert2 = "dnabert2"
+    llama = "llama"
+    gpt2 = "gpt2"
+    auto = "auto"
+    kmer_lr = "kmer_lr"
+    cnn = "cnn"
+
+
+class Init(StrEnum):
+    pretrained = "pretrained"  # from_pretrained(name_or_path)
+    random = "random"  # from model.shape
+
+
+class Source(StrEnum):
+    gue = "gue"
+    synthetic = "synthetic"
+    deepsea = "deepsea"  # multi-label: labels n x num_labels
+
+
+class Metric(StrEnum):
+    auc = "auc"
+    mcc = "mcc"
+    accuracy = "accuracy"
+    f1 = "f1"
+    cross_entropy = "cross_entropy"  # the validation loss, lower is better (DeepSEA's)
+
+
+class TrainSplit(StrEnum):
+    auto = "auto"
+    train = "train"
+    dev = "dev"  # reduced: train on 80% of dev
+
+
+class SelectionSplit(StrEnum):
+    dev = "dev"
+    test = "test"  # the paper code's (legacy=paper_code)
+
+
+class Truncate(StrEnum):
+    right = "right"  # keep the 5' start
+    left = "left"
+    center = "center"
+
+
+class Precision(StrEnum):
+    auto = "auto"  # bf16 where native, else fp32 (lingo.training.precision)
+    fp32 = "fp32"
+    bf16 = "bf16"  # autocast
+    fp16 = "fp16"  # AMP with loss scaling on a GPU, the paper code's --fp16; fp32 elsewhere
+
+
+class LoggerName(StrEnum):
+    wandb = "wandb"
+    csv = "csv"
+    none = "none"
+
+
+class LoggerMode(StrEnum):
+    offline = "offline"
+    online = "online"
+    disabled = "disabled"
 # Classical baselines (lingo/baselines): model arch -> the tokenizer group naming its input
 BASELINE_ARCHES = {"kmer_lr": "kmer", "cnn": "onehot"}
 
@@ -30,10 +104,8 @@ BASELINE_ARCHES = {"kmer_lr": "kmer", "cnn": "onehot"}
 class ModelConfig:
     name: str = MISSING  # short name, used in run paths (opt125m, tiny_opt, ...)
     display_name: str = MISSING  # the paper's name (OPT-125M), used in tables
-    arch: str = MISSING  # opt | bert | esm | dnabert2 | llama | gpt2: selects target-matrix
-    # names and the head; auto: from the loaded config's model_type (model=hf_causal)
-    # (kmer_lr | cnn: a classical baseline, lingo/baselines, trained with method=none)
-    init: str = "pretrained"  # pretrained: from_pretrained(name_or_path); random: from `shape`
+    arch: Arch = MISSING
+    init: Init = Init.pretrained
     name_or_path: str | None = None  # hub name or a local folder with the weights
     tokenizer: str | None = None  # hub name or local folder of the model's own tokenizer
     trust_remote_code: bool = False
@@ -55,9 +127,8 @@ class PromptConfig:
 
 @dataclass
 class MethodConfig:
-    name: str = MISSING  # fmft | lora | adalora | ars | lingo | probe
-    peft: str | None = None  # None (full fine-tuning) | lora | adalora
-    train_backbone: bool = True  # False: the backbone frozen, the head alone trained (probe)
+    name: str = MISSING  # the unit that implements it (lingo.methods.METHODS): fmft | lora |
+    # adalora | ars | lingo | probe | none (a classical baseline)
     targets: list[str] = MISSING  # paper matrix names: Wq Wk Wv Wo Wf1 Wf2
     r: int = 8
     lora_alpha: int = 32
@@ -72,7 +143,6 @@ class MethodConfig:
     beta1: float = MISSING
     beta2: float = MISSING
     orth_reg_weight: float = 0.5
-    allocator: str | None = None  # adalora: peft (PEFT's RankAllocator) | ars (rank sampling)
     p_drop: float = 0.0  # ARS: chance that a kept singular value is dropped at an event
     p_revive: float = 0.0  # ARS: chance that a pruned singular value is reintroduced
     sample_final: bool = False  # ARS: sample at T too (default: the exact top-bT there)
@@ -138,11 +208,14 @@ class PaperCodeJob:
     # method -> model -> the split its script selected checkpoints on (not in the map: test,
     # eval_dataset=test_dataset as in the Lingo, ARS and train_llm.py runs)
     method_selection_split: dict[str, dict[str, str]] | None = None
-    selection_metric: str = "mcc"  # metric_for_best_model="matthews_correlation"
+    selection_metric: Metric = Metric.mcc  # metric_for_best_model="matthews_correlation"
     # the Lingo script's text around the DNA: the promoter prompt on every task (DeepSEA's: none)
     prompt: PromptConfig = field(default_factory=lambda: PromptConfig(
         "Domain: DNA Promoter\nSequence: ", "\nAnnotation:"))
     allocate: bool = True  # ARS/Lingo's script allocates (DeepSEA's plain Trainer never does)
+    # method -> whether its script called the allocation (not in the map: never, as the AdaLoRA
+    # baselines' stock PEFT scripts)
+    method_allocate: dict[str, bool] = field(default_factory=lambda: {"ars": True, "lingo": True})
 
 
 @dataclass
@@ -150,14 +223,13 @@ class TaskConfig:
     name: str = MISSING  # our name (prom_tata, h3, ...)
     display_name: str = MISSING  # the paper's column name
     family: str = MISSING  # promoter_human | histone_yeast | custom | synthetic
-    source: str = "gue"  # gue | synthetic | deepsea (multi-label: labels n x num_labels)
+    source: Source = Source.gue
     path: str | None = None  # folder with train.csv / dev.csv / test.csv
     num_labels: int = 2
-    selection_metric: str = MISSING  # auc | mcc: the paper's metric, used to select on dev
-    # (cross_entropy: the validation loss, lower is better; the DeepSEA task's)
-    train_split: str = "auto"  # auto | train | dev (reduced: train on 80% of dev)
+    selection_metric: Metric = MISSING  # the paper's metric, used to select on dev
+    train_split: TrainSplit = TrainSplit.auto
     dev_fraction: float = 0.2  # share of dev held out for selection when train_split=dev
-    selection_split: str = "dev"  # where checkpoints are selected (test: paper code only)
+    selection_split: SelectionSplit = SelectionSplit.dev  # where checkpoints are selected
     prompt: PromptConfig = field(default_factory=PromptConfig)  # the Lingo prompt for this task
     table_s1: TableS1Row = field(default_factory=TableS1Row)
     synthetic: dict[str, Any] | None = None  # generator settings for source=synthetic
@@ -178,7 +250,7 @@ class TokenizerConfig:
     max_length: int = 512  # in tokens, prompt and special tokens included
     k: int = 6
     stride: int = 6
-    truncate: str = "right"  # which DNA to drop: right (keep the 5' start), left, center
+    truncate: Truncate = Truncate.right  # which DNA to drop
     protect_prompt: bool = True  # truncate DNA only (False: cut the whole text at the right)
     paper_onehot: bool = False  # onehot: the paper code's ids 5-8, pad 0, attention on padding
 
@@ -198,8 +270,7 @@ class TrainerConfig:
     eval_steps: float = 0.1  # < 1: a fraction of the total steps; >= 1: every N steps
     logging_steps: int = 10
     save_total_limit: int = 2
-    precision: str = "auto"  # auto (bf16 where native, else fp32) | fp32 | bf16 (autocast)
-    # | fp16 (AMP with loss scaling on a GPU, the paper code's --fp16; fp32 elsewhere)
+    precision: Precision = Precision.auto
     num_workers: int = 0
     progress_bar: bool = True
     early_stopping_patience: int | None = None  # stop after N evaluations without a gain
@@ -208,10 +279,10 @@ class TrainerConfig:
 
 @dataclass
 class LoggerConfig:
-    name: str = MISSING  # wandb | csv | none
+    name: LoggerName = MISSING
     project: str = "lingo"
     entity: str | None = None
-    mode: str = "offline"  # offline | online | disabled
+    mode: LoggerMode = LoggerMode.offline
     group: str | None = None
     tags: list[str] = field(default_factory=list)
 
@@ -261,23 +332,6 @@ def short_hash(text: str) -> str:
 
 
 GROUPS = ("model", "method", "task", "tokenizer", "trainer", "logger")
-PRECISIONS = ("auto", "fp32", "bf16")  # lingo.training.precision resolves auto
-TRAIN_PRECISIONS = (*PRECISIONS, "fp16")  # fp16: the paper code's AMP (legacy=paper_code)
-CHOICES: dict[str, tuple] = {
-    "model.arch": ("opt", "bert", "esm", "dnabert2", "llama", "gpt2", "auto", *BASELINE_ARCHES),
-    "model.init": ("pretrained", "random"),
-    "method.peft": (None, "lora", "adalora"),
-    "method.allocator": (None, "peft", "ars"),
-    "task.source": ("gue", "synthetic", "deepsea"),
-    "task.selection_metric": ("auc", "mcc", "accuracy", "f1", "cross_entropy"),
-    "task.train_split": ("auto", "train", "dev"),
-    "task.selection_split": ("dev", "test"),
-    "tokenizer.name": ("native", "bbpe", "onehot", "kmer", "char"),
-    "tokenizer.truncate": ("right", "left", "center"),
-    "trainer.precision": TRAIN_PRECISIONS,
-    "logger.name": ("wandb", "csv", "none"),
-    "logger.mode": ("offline", "online", "disabled"),
-}
 RANGES: dict[str, tuple[float, float]] = {
     "method.p_drop": (0.0, 1.0),
     "method.p_revive": (0.0, 1.0),
@@ -339,11 +393,12 @@ def validate(cfg: DictConfig) -> None:
     if patience is not None and patience < 1:
         raise LingoError(f"trainer.early_stopping_patience={patience}: use a count >= 1, or "
                          "null (no early stopping)")
-    for key, options in CHOICES.items():
-        value = OmegaConf.select(cfg, key)
-        if value not in options:
-            shown = ", ".join(str(o) if o is not None else "null" for o in options)
-            raise LingoError(f"{key}={value!r} is not one of: {shown}")
+    # the registries' names: a method or tokenizer is a module, so its list is the registry
+    from lingo.methods import get_method
+    from lingo.tokenization.registry import tokenizer_class
+
+    get_method(cfg.method.name)
+    tokenizer_class(cfg.tokenizer.name)
     for key, (low, high) in RANGES.items():
         value = OmegaConf.select(cfg, key)
         if not low <= value <= high:
@@ -419,26 +474,42 @@ TRAINER_ALIASES = {
 _hints = functools.cache(get_type_hints)  # a schema class's fields: read for every key
 
 
-def unknown_option(key: str) -> str | None:
-    """None where the schema defines the dotted ``key`` (anything inside a free-form dict such
-    as ``model.shape`` counts), else a one-line message naming it and the nearest option."""
+def option_type(key: str) -> tuple[Any, str | None]:
+    """The schema's type of the dotted ``key`` (``dict`` for anything inside a free-form dict
+    such as ``model.shape``), or (None, a one-line message naming the nearest option)."""
     schema: type | None = LingoConfig
-    known = ""
+    known, kind = "", None
     for part in key.split("."):
         hints = _hints(schema) if schema else {}
         if part not in hints:
             nearest = TRAINER_ALIASES.get(key) or next(
                 (known + m for m in difflib.get_close_matches(part, hints, n=1, cutoff=0)),
                 known.rstrip("."))
-            return (f"unknown option {key} (the nearest known option: {nearest}); "
-                    "python train.py --cfg job lists every option")
+            return None, (f"unknown option {key} (the nearest known option: {nearest}); "
+                          "python train.py --cfg job lists every option")
         kind = hints[part]
-        inner = [t for t in get_args(kind) if t is not type(None)] or [kind]
-        if get_origin(inner[0]) is dict:
-            return None
-        schema = inner[0] if is_dataclass(inner[0]) else None
+        optional = get_origin(kind) in (Union, UnionType)  # X | None: X's fields
+        kind = next(t for t in get_args(kind) if t is not type(None)) if optional else kind
+        if get_origin(kind) is dict:
+            return dict, None
+        schema = kind if is_dataclass(kind) else None
         known += f"{part}."
-    return None
+    return kind, None
+
+
+def unknown_option(key: str) -> str | None:
+    """None where the schema defines the dotted ``key``, else a one-line message."""
+    return option_type(key)[1]
+
+
+def not_an_option(key: str, value: str) -> str | None:
+    """A one-line message where ``key`` takes a closed set of values (an Enum) without
+    ``value``; Hydra refuses it too, when it composes, in several lines."""
+    kind = option_type(key)[0]
+    if (not (isinstance(kind, type) and issubclass(kind, Enum)) or value in kind.__members__
+            or value.startswith("${")):  # an interpolation: Hydra resolves and checks it
+        return None
+    return f"{key}={value!r} is not one of: {', '.join(kind.__members__)}"
 
 
 def check_known_keys(cfg: DictConfig) -> None:
@@ -461,8 +532,9 @@ def _dotted_keys(node: dict, prefix: str = "") -> Iterator[str]:
 def check_overrides(args: list[str], config_dir: Path) -> None:
     """``check_known_keys`` for the command line, before Hydra composes anything: so a wrong key
     leaves no run directory, and ``trainer.foo=1``, which Hydra refuses in several lines without
-    naming an option, gets the same one line. Config groups (``model=``, ``+sweep=``), Hydra's
-    settings and overrides Hydra cannot parse are Hydra's to check."""
+    naming an option, gets the same one line; so does a value outside a closed set (each value
+    of a sweep's list). Config groups (``model=``, ``+sweep=``), Hydra's settings and overrides
+    Hydra cannot parse are Hydra's to check."""
     overrides = get_args_parser().parse_known_args(args)[0].overrides
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -474,3 +546,8 @@ def check_overrides(args: list[str], config_dir: Path) -> None:
             continue
         if message := unknown_option(key):
             raise LingoError(message)
+        values = (override.sweep_iterator() if override.is_sweep_override()
+                  else [override.value()])
+        for value in values:
+            if message := not_an_option(key, str(value)):
+                raise LingoError(message)

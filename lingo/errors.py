@@ -11,7 +11,7 @@ class LingoError(Exception):
 
 class Unavailable(LingoError):
     """A model or tokenizer that cannot be loaded: nothing was trained, so the run leaves no
-    run directory behind (lingo.pipeline)."""
+    run directory behind (lingo.entrypoint)."""
 
 
 # What the OS says when a folder cannot take a write: the user fixes it (another folder, space)

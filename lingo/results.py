@@ -1,7 +1,6 @@
 """The run directory contract: what every downstream tool reads. Writes are atomic."""
 
 import errno
-import fcntl
 import json
 import logging
 import math
@@ -11,10 +10,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from filelock import FileLock, Timeout
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -105,41 +105,42 @@ def _replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 
 LOCK = ".lock"  # held by the process that trains a run directory
+NO_LOCKS = frozenset({errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP})  # flock on such storage
+
+
+def _sign_lock(fd: int) -> None:
+    """The holder writes who it is into the lock file, for the message a second launch gets."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
 
 
 @contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
     """One process at a time trains a run directory: a second launch of the same run (a sweep
     submitted again while the first one still runs) would train into the same checkpoints and
-    delete the other's checkpoint in progress. The lock goes with the process (killed or not);
-    a shared file system keeps it across nodes where it supports flock (NFS does; Lustre and
-    BeeGFS only with their flock option). Where it has no locks at all, runs go on unlocked."""
+    delete the other's checkpoint in progress. The lock (flock, through filelock) goes with the
+    process (killed or not); a shared file system keeps it across nodes where it supports flock
+    (NFS does; Lustre and BeeGFS only with their flock option). Where it has no locks at all,
+    runs go on unlocked: filelock's soft fallback, a marker file, would outlive a killed run and
+    refuse its resubmission."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / LOCK, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            locked = True
-        except BlockingIOError:
-            handle.seek(0)
-            raise RunBusy(f"{run_dir} is being trained by another process "
-                          f"({handle.read().strip() or 'unknown'}): wait for it to finish, or "
-                          "set hydra.run.dir=<another folder>") from None
-        except OSError as err:
-            if err.errno not in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
-                raise
-            log.warning("%s: this file system has no locks (%s); two launches of this run "
-                        "at once would not be told apart", run_dir, err.strerror)
-            locked = False
-        if locked:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-            handle.flush()
-        try:
-            yield
-        finally:
-            if locked:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(run_dir / LOCK, blocking=False, fallback_to_soft=False,
+                    on_acquired=_sign_lock)
+    held: AbstractContextManager[object]
+    try:
+        held = lock.acquire()
+    except Timeout:
+        holder = (run_dir / LOCK).read_text().strip() or "unknown"
+        raise RunBusy(f"{run_dir} is being trained by another process ({holder}): wait for it "
+                      "to finish, or set hydra.run.dir=<another folder>") from None
+    except OSError as err:
+        if err.errno not in NO_LOCKS:
+            raise
+        log.warning("%s: this file system has no locks (%s); two launches of this run "
+                    "at once would not be told apart", run_dir, err.strerror)
+        held = nullcontext()
+    with held:
+        yield
 
 
 def write_atomic(path: Path, text: str) -> None:

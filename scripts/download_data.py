@@ -18,7 +18,9 @@ Usage::
 Sources are tried in the order of the ``SOURCES`` constant below (edit it, or pass
 ``--url`` one or more times, to use other mirrors):
 
-1. a Hugging Face hub "resolve" URL of ``GUE.zip`` in a public dataset copy of GUE;
+1. ``GUE.zip`` in a public dataset copy of GUE on the Hugging Face hub, fetched with
+   huggingface_hub's own client (``HF_ENDPOINT`` selects a hub mirror, ``HF_TOKEN`` a login;
+   with ``HF_HUB_OFFLINE=1`` the hub is skipped);
 2. the authors' Google Drive file (id ``1GRtbzTe3UXYF1oW27ASNhYX3SZ16D7N2``, linked from
    the DNABERT-2 README).  Drive serves large files behind a "can't scan for viruses"
    confirmation page; the script follows that page's form / ``confirm=`` token, but
@@ -43,7 +45,8 @@ left alone unless ``--force`` is given.
 
 Offline or unreachable hosts make the script exit with status 2 and a single message
 explaining how to fetch the data on another machine (``--archive PATH``, or copy the
-unpacked folder and set ``LINGO_DATA_DIR``).  Only the standard library is used.
+unpacked folder and set ``LINGO_DATA_DIR``).  Besides huggingface_hub for the hub's copy,
+only the standard library is used.
 """
 
 from __future__ import annotations
@@ -67,15 +70,33 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from huggingface_hub import hf_hub_download, hf_hub_url, is_offline_mode
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from huggingface_hub.utils import logging as hub_logging
+from huggingface_hub.utils import silent_tqdm
+
 GUE_DRIVE_ID = "1GRtbzTe3UXYF1oW27ASNhYX3SZ16D7N2"
 GUE_DRIVE_PAGE = f"https://drive.google.com/file/d/{GUE_DRIVE_ID}"
 
-# (name, url) pairs tried in order.  Edit freely to add or reorder mirrors.
-SOURCES: list[tuple[str, str]] = [
-    (
-        "huggingface",
-        "https://huggingface.co/datasets/leannmlindsey/GUE/resolve/main/GUE.zip",
-    ),
+
+@dataclass(frozen=True)
+class HubFile:
+    """A file of a dataset repository on the Hugging Face hub, fetched with huggingface_hub."""
+
+    repo_id: str
+    filename: str
+    endpoint: str | None = None  # None: huggingface_hub's (HF_ENDPOINT, else huggingface.co)
+
+    @property
+    def url(self) -> str:
+        return hf_hub_url(self.repo_id, self.filename, repo_type="dataset", endpoint=self.endpoint)
+
+
+Source = str | HubFile  # a URL (fetched with urllib) or a file on the hub
+
+# (name, source) pairs tried in order.  Edit freely to add or reorder mirrors.
+SOURCES: list[tuple[str, Source]] = [
+    ("huggingface", HubFile("leannmlindsey/GUE", "GUE.zip")),
     (
         "google-drive",
         f"https://drive.usercontent.google.com/download?id={GUE_DRIVE_ID}&export=download",
@@ -104,7 +125,7 @@ class DatasetSpec:
 
     dirname: str  # folder created under data_dir
     archive_name: str  # file name of the downloaded archive inside data_dir
-    sources: list[tuple[str, str]]
+    sources: list[tuple[str, Source]]
     required: tuple[str, ...]  # CSVs (relative to the dataset root) that must exist
     manual_hint: str  # where a user can download the archive by hand
     kind: str = "zip"  # zip | tar (a .tar.gz)
@@ -112,7 +133,7 @@ class DatasetSpec:
 
 
 DEEPSEA_PAGE = "http://deepsea.princeton.edu/help/"
-DEEPSEA_SOURCES: list[tuple[str, str]] = [
+DEEPSEA_SOURCES: list[tuple[str, Source]] = [
     ("deepsea", "http://deepsea.princeton.edu/media/code/deepsea_train_bundle.v0.9.tar.gz"),
 ]
 # DeepSEA's 919 label names, fetched beside the .mat files (the bundle does not hold them)
@@ -429,16 +450,57 @@ def download(
                 os.fsync(out.fileno())
             if total is not None and done != total:
                 raise SourceError(f"download incomplete: got {done} of {total} bytes")
-            if kind == "file":
-                pass
-            elif kind == "tar" and not tarfile.is_tarfile(tmp):
-                raise SourceError("downloaded file is not a tar archive")
-            if kind == "zip" and not zipfile.is_zipfile(tmp):
-                raise SourceError("downloaded file is not a zip archive")
+            _check_kind(tmp, kind)
             os.replace(tmp, dest)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+    return dest
+
+
+def _check_kind(path: Path, kind: str) -> None:
+    """Raise SourceError unless ``path`` is the archive ``kind`` names (``file``: anything)."""
+    if kind == "tar" and not tarfile.is_tarfile(path):
+        raise SourceError("downloaded file is not a tar archive")
+    if kind == "zip" and not zipfile.is_zipfile(path):
+        raise SourceError("downloaded file is not a zip archive")
+
+
+def download_from_hub(
+    file: HubFile, dest: Path, *, timeout: float = TIMEOUT_S, quiet: bool = False, kind: str = "zip"
+) -> Path:
+    """Download ``file`` with huggingface_hub's client (which retries and resumes) into a
+    hidden folder beside ``dest``, check it, then rename it into place.
+
+    Raises ConnectionError when the hub cannot be reached (or HF_HUB_OFFLINE=1), SourceError
+    when it answers without the file or the transfer fails.
+    """
+    if is_offline_mode():  # before anything is created
+        raise ConnectionError("HF_HUB_OFFLINE=1 (set HF_HUB_OFFLINE=0 to use the hub)")
+    created_dir = not dest.parent.exists()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hub", dir=dest.parent))
+    try:
+        try:
+            path = Path(hf_hub_download(
+                file.repo_id, file.filename, repo_type="dataset", endpoint=file.endpoint,
+                local_dir=tmp, etag_timeout=timeout, tqdm_class=silent_tqdm if quiet else None))
+        except LocalEntryNotFoundError as exc:  # no answer about the file: why
+            cause = exc.__cause__
+            if isinstance(cause, HfHubHTTPError):
+                raise SourceError(str(cause).splitlines()[0]) from exc
+            raise ConnectionError(str(cause or exc)) from exc
+        except HfHubHTTPError as exc:  # a missing or gated repository
+            raise SourceError(str(exc).splitlines()[0]) from exc
+        except Exception as exc:  # the transfer, in whatever HTTP library the client uses
+            raise SourceError(f"download failed: {exc}") from exc
+        _check_kind(path, kind)
+        os.replace(path, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created_dir:
+            with contextlib.suppress(OSError):  # only removes it if still empty
+                dest.parent.rmdir()
     return dest
 
 
@@ -454,10 +516,11 @@ def _fetch_extra(url: str, dest: Path) -> None:
               "unpacked folder before training", file=sys.stderr)
 
 
-def _offline_message(spec: DatasetSpec, hosts: list[str], reason: str) -> str:
+def _offline_message(spec: DatasetSpec, unreachable: dict[str, str]) -> str:
+    """``unreachable``: each host and why it could not be reached."""
+    hosts = "; ".join(f"{host}: {reason}" for host, reason in unreachable.items())
     return (
-        f"error: could not reach the download host ({', '.join(hosts)}): {reason}. "
-        "No data was written.\n"
+        f"error: could not reach the download host ({hosts}). No data was written.\n"
         f"To get the data without internet here: on a machine with internet, download "
         f"{spec.manual_hint} (or run this script there), copy the zip here and run\n"
         f"  python scripts/download_data.py --archive PATH/{spec.archive_name}\n"
@@ -467,17 +530,20 @@ def _offline_message(spec: DatasetSpec, hosts: list[str], reason: str) -> str:
 
 
 def fetch(
-    spec: DatasetSpec, sources: list[tuple[str, str]], dest: Path, *, timeout: float, quiet: bool
+    spec: DatasetSpec, sources: list[tuple[str, Source]], dest: Path, *, timeout: float,
+    quiet: bool
 ) -> Path:
     """Try ``sources`` in order; return the downloaded archive or raise DownloadError."""
     unreachable: list[tuple[str, str, str]] = []  # (name, host, reason)
     failed: list[str] = []
-    for name, url in sources:
+    for name, source in sources:
+        url = source.url if isinstance(source, HubFile) else source
         host = urllib.parse.urlsplit(url).netloc or url
         if not quiet:
             print(f"Downloading {spec.dirname} from {name}: {url}", file=sys.stderr)
+        get = download_from_hub if isinstance(source, HubFile) else download
         try:
-            return download(url, dest, timeout=timeout, quiet=quiet, kind=spec.kind)
+            return get(source, dest, timeout=timeout, quiet=quiet, kind=spec.kind)
         except urllib.error.HTTPError as exc:
             failed.append(f"{name} ({host}): HTTP {exc.code} {exc.reason}")
         except SourceError as exc:
@@ -485,11 +551,10 @@ def fetch(
         except _NETWORK_ERRORS as exc:
             reason = getattr(exc, "reason", None) or exc
             unreachable.append((name, host, str(reason) or type(exc).__name__))
-        if not quiet and (name, url) != sources[-1]:
+        if not quiet and (name, source) != sources[-1]:
             print(f"  {name} failed, trying the next source", file=sys.stderr)
     if not failed and unreachable:
-        hosts = list(dict.fromkeys(h for _, h, _ in unreachable))
-        raise DownloadError(_offline_message(spec, hosts, unreachable[-1][2]))
+        raise DownloadError(_offline_message(spec, {h: r for _, h, r in unreachable}))
     lines = failed + [f"{n} ({h}): unreachable: {r}" for n, h, r in unreachable]
     raise DownloadError(
         f"error: could not download {spec.dirname} from any source. No data was written.\n  "
@@ -546,6 +611,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit status (0 ok, 2 failure)."""
     args = _parse_args(argv)
+    if args.quiet:  # the hub client's retries and resumes are logged as warnings
+        hub_logging.set_verbosity_error()
     spec = DATASETS[args.what]
     data_dir: Path = args.data_dir or Path(os.environ.get("LINGO_DATA_DIR") or "data")
     target = data_dir / spec.dirname

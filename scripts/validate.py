@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -300,21 +301,28 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "–" if value is None else format(value, spec)
 
 
-def lr_table(lr: list[Run], n_boot: int) -> list[str]:
-    table = ["| family | rate | dev cross-entropy [95% CI] | dev AUC | ΔW at the end | "
-             "task loss at the end |", "|---|---:|---|---:|---:|---:|"]
+def _markdown(columns: dict[str, str], rows: list[list[object]]) -> str:
+    """A markdown table; ``columns``: each header and its alignment (left, or right for
+    numbers). The cells stay as written (tabulate would re-read numbers: 0.810 as 0.81)."""
+    return pd.DataFrame(rows, columns=list(columns)).to_markdown(
+        index=False, disable_numparse=True, colalign=list(columns.values()))
+
+
+def lr_table(lr: list[Run], n_boot: int) -> str:
+    rows: list[list[object]] = []
     for run in lr:
         if not run.result:
-            table.append(f"| {run.family} | {run.rate:g} | not run yet | | | |")
+            rows.append([run.family, f"{run.rate:g}", "not run yet", "", "", ""])
             continue
         dev = run.result["dev"]
         last = (run.result["dynamics"] or [{}])[-1]
-        table.append(
-            f"| {run.family} | {run.rate:g} | "
-            f"{_ci(*interval(dev['loss'], dev['labels'], n_boot, 'cross_entropy'))} | "
-            f"{_fmt(run.result['metrics'].get('dev/auc'))} | {_fmt(final_delta_w(run))} | "
-            f"{_fmt(last.get('task_loss', last.get('loss')))} |")
-    return table
+        rows.append([run.family, f"{run.rate:g}",
+                     _ci(*interval(dev["loss"], dev["labels"], n_boot, "cross_entropy")),
+                     _fmt(run.result["metrics"].get("dev/auc")), _fmt(final_delta_w(run)),
+                     _fmt(last.get("task_loss", last.get("loss")))])
+    return _markdown({"family": "left", "rate": "right", "dev cross-entropy [95% CI]": "left",
+                      "dev AUC": "right", "ΔW at the end": "right",
+                      "task loss at the end": "right"}, rows)
 
 
 def trained(arm_runs: dict[str, dict[int, Run]], arm: str,
@@ -396,36 +404,36 @@ def reading(arm_runs: dict[str, dict[int, Run]], n_boot: int) -> list[str]:
     return lines
 
 
-def main_table(arm_runs: dict[str, dict[int, Run]], n_boot: int) -> list[str]:
-    table = ["| arm | seed | rate | steps | test AUC [95% CI] | test MCC [95% CI] | test "
-             "cross-entropy | ΔW at the end | sampling events | wall min |",
-             "|---|---:|---:|---:|---|---|---:|---:|---:|---:|"]
+def main_table(arm_runs: dict[str, dict[int, Run]], n_boot: int) -> str:
+    rows: list[list[object]] = []
     for arm, runs in arm_runs.items():
         for seed, run in runs.items():
             m, test = run.result["metrics"], run.result.get("test")
             wall = run.result["wall"].get("wall_seconds")
             if test is None:
-                table.append(f"| {arm}: {MAIN_ARMS[arm][0]} | {seed} | | | no test "
-                             "predictions saved: rerun this arm | | | | | |")
+                rows.append([f"{arm}: {MAIN_ARMS[arm][0]}", seed, "", "",
+                             "no test predictions saved: rerun this arm", "", "", "", "", ""])
                 continue
-            table.append(
-                f"| {arm}: {MAIN_ARMS[arm][0]} | {seed} | {_fmt(run.result['lr'], 'g')} | "
-                f"{m.get('steps', '–')} | {_ci(*interval(test['prob'], test['labels'], n_boot))}"
-                f" | {_ci(*interval(test['prob'], test['labels'], n_boot, 'mcc'))} | "
-                f"{_fmt(m.get('test/cross_entropy'))} | {_fmt(final_delta_w(run))} | "
-                f"{m.get('sampling_events', '–')} | {_fmt(wall and wall / 60, '.1f')} |")
-    return table
+            rows.append([
+                f"{arm}: {MAIN_ARMS[arm][0]}", seed, _fmt(run.result["lr"], "g"),
+                m.get("steps", "–"), _ci(*interval(test["prob"], test["labels"], n_boot)),
+                _ci(*interval(test["prob"], test["labels"], n_boot, "mcc")),
+                _fmt(m.get("test/cross_entropy")), _fmt(final_delta_w(run)),
+                m.get("sampling_events", "–"), _fmt(wall and wall / 60, ".1f")])
+    return _markdown({"arm": "left", "seed": "right", "rate": "right", "steps": "right",
+                      "test AUC [95% CI]": "left", "test MCC [95% CI]": "left",
+                      "test cross-entropy": "right", "ΔW at the end": "right",
+                      "sampling events": "right", "wall min": "right"}, rows)
 
 
-def provenance(runs: list[Run]) -> list[str]:
-    table = ["| phase | arm | seed | machine | precision | commit | finished |",
-             "|---|---|---:|---|---|---|---|"]
+def provenance(runs: list[Run]) -> str:
+    rows: list[list[object]] = []
     for run in runs:
         m, wall = run.result["metrics"], run.result["wall"]
-        table.append(f"| {run.phase} | {run.arm} | {run.seed} | {wall.get('cpu', '–')} | "
-                     f"{m.get('precision', '–')} | `{(m.get('git_commit') or '–')[:12]}` | "
-                     f"{wall.get('finished', '–')} |")
-    return table
+        rows.append([run.phase, run.arm, run.seed, wall.get("cpu", "–"), m.get("precision", "–"),
+                     f"`{(m.get('git_commit') or '–')[:12]}`", wall.get("finished", "–")])
+    return _markdown({"phase": "left", "arm": "left", "seed": "right", "machine": "left",
+                      "precision": "left", "commit": "left", "finished": "left"}, rows)
 
 
 def plot(lr: list[Run], main: list[Run], out: Path) -> None:
@@ -494,15 +502,15 @@ def report(args: argparse.Namespace, lr: list[Run], main: list[Run],
         f"Intervals: {args.bootstrap} paired bootstrap resamples of the rows (percentile).",
         "", *notes, "",
         f"## Phase lr: each family's rate ({args.lr_steps} steps, seed {args.lr_seed})", "",
-        *lr_table(lr, args.bootstrap), "", *rate_notes, "",
+        lr_table(lr, args.bootstrap), "", *rate_notes, "",
         f"## Phase main: {args.epochs:g} epoch(s), seeds {', '.join(map(str, args.seeds))}", "",
-        *main_table(arm_runs, args.bootstrap), "",
+        main_table(arm_runs, args.bootstrap), "",
         "## Reading", "", *reading(arm_runs, args.bootstrap), "",
         "What a budget of one epoch and two seeds cannot resolve is said above as `not "
         "resolved`; the paper trained 5 epochs (3,065 steps) on OPT-125M/350M, and SmolLM2-135M "
         "here is read from a 4-bit GGUF (de-quantised): this tests the paper's claims with "
         "another natural-language model, not its numbers.", "",
-        "## Provenance", "", *provenance(done), "",
+        "## Provenance", "", provenance(done), "",
         "Figures: `delta_w.png` (ΔW per step, both phases), `curves.png` (dev AUC per step).",
         "",
     ]

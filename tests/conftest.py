@@ -1,12 +1,23 @@
-"""Shared fixtures: the real data and tokenizers beside the project (skipped when absent)."""
+"""Shared fixtures: the real data and tokenizers beside the project (skipped when absent), and
+``python train.py`` run in this process."""
 
 import importlib.util
+import io
+import logging
 import os
 import sys
+from collections.abc import Callable, Mapping
+from contextlib import chdir, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import pytest
+from torch import nn
+
+from lingo.config import MethodConfig
+from lingo.methods import METHODS, RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -21,6 +32,75 @@ def load_script(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@dataclass
+class Finished:
+    """How ``python train.py ...`` ended: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_command(main: Callable[[], object], argv: list[str], env: Mapping[str, str]) -> Finished:
+    """A command's ``main`` with ``sys.argv = argv`` and environment ``env``, in this process,
+    from the repository root: its own code and exit code without a Python start-up and the
+    imports of torch, transformers and PEFT per run. Tests of what only a process shows (a kill,
+    a second launch, torchrun, SLURM) start one instead."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    from lingo import entrypoint
+
+    out, err = io.StringIO(), io.StringIO()
+    handlers, level = logging.root.handlers[:], logging.root.level  # Hydra configures logging
+    entrypoint.FAILED_JOBS.clear()  # the sweep report of this process's failed jobs
+    # a test module's composed config (Hydra's compose API) is set aside for the run
+    composing = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
+    composed = HydraConfig.instance().cfg
+    GlobalHydra.instance().clear()
+    code = 0
+    try:
+        with (chdir(REPO), mock.patch.dict(os.environ, env, clear=True),
+              mock.patch.object(sys, "argv", argv), redirect_stdout(out), redirect_stderr(err)):
+            try:
+                returned = main()
+                code = returned if isinstance(returned, int) else 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        for handler in logging.root.handlers:
+            if handler not in handlers:
+                handler.close()
+        logging.root.handlers[:] = handlers
+        logging.root.setLevel(level)
+        GlobalHydra.instance().clear()
+        if composing is not None:
+            GlobalHydra.instance().initialize(composing)
+        HydraConfig.instance().cfg = composed
+    return Finished(code, out.getvalue(), err.getvalue())
+
+
+def run_train(args: list[str], env: Mapping[str, str]) -> Finished:
+    """``python train.py *args``, in this process (run_command)."""
+    import train
+
+    return run_command(train.cli, ["train.py", *args], env)
+
+
+def wrap_method(net: nn.Module, config: MethodConfig, arch: str, total_steps: int = 100,
+                warmup_steps: int = 10, seed: int = 0,
+                new_token_ids: list[int] | None = None) -> nn.Module:
+    """``config.name``'s unit wraps ``net`` as a run does; an AdaLoRA-family schedule is planned
+    for ``total_steps`` as the allocation callback plans it at train start."""
+    from lingo.methods.adalora.schedule import plan_schedule
+
+    unit = METHODS[config.name](config, RunContext(arch, seed, tuple(new_token_ids or ())))
+    wrapped = unit.wrap(net)
+    if unit.adaptive:
+        plan_schedule(wrapped, config, total_steps, warmup_steps)
+    return wrapped
 
 
 def _folder(variable: str, default: Path) -> Path | None:

@@ -1,31 +1,27 @@
 """`python train.py` on bad input or a bad option: one clear message, never a traceback.
 
-Every run here fails before training (while loading data or composing the config), so each
-subprocess takes only the start-up time.
+Every run here fails before training (while loading data or composing the config); each runs
+in this process (tests.conftest.run_train).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import Finished, run_train
+
 FAST = ["model=tiny_opt", "method=lora", "tokenizer=kmer", "logger=none"]
 
 
-def train(env: dict[str, str], run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+def train(env: dict[str, str], run_dir: Path, *overrides: str) -> Finished:
     env = {k: v for k, v in env.items() if k != "HYDRA_FULL_ERROR"}  # that one asks for traces
-    return subprocess.run(
-        [sys.executable, "train.py", *overrides, f"hydra.run.dir={run_dir}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
+    return run_train([*overrides, f"hydra.run.dir={run_dir}"], env)
 
 
-def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+def error_lines(result: Finished) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 

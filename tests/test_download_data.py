@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -12,10 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from huggingface_hub import constants
 
-from tests.conftest import load_script
+from tests.conftest import REPO, load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "download_data.py"
+SCRIPT = REPO / "scripts" / "download_data.py"
 UNREACHABLE = "http://127.0.0.1:9/GUE.zip"  # discard port: closed on any normal machine
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
@@ -209,24 +211,35 @@ def test_unreachable_host_as_a_process(tmp_path: Path) -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Serves /GUE.zip, /missing (404), /html (an HTML page) and /truncated."""
+    """Serves .../GUE.zip, .../missing (404), .../html (an HTML page) and .../truncated, also
+    under a hub's paths (/datasets/<repo>/resolve/main/<file>, with the hub's headers)."""
 
     payload = b""
 
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
     def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def _answer(self, *, send_body: bool) -> None:
         body, ctype, length = self.payload, "application/zip", None
-        if self.path == "/missing":
+        name = self.path.rsplit("/", 1)[-1]
+        if name == "missing":
             self.send_error(404)
             return
-        if self.path == "/html":
+        if name == "html":
             body, ctype = b"<html><body>Sign in</body></html>", "text/html; charset=utf-8"
-        elif self.path == "/truncated":
+        elif name == "truncated":
             body, length = self.payload[: len(self.payload) // 2], len(self.payload)
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(length or len(body)))
+        self.send_header("ETag", f'"{len(body)}"')
+        self.send_header("X-Repo-Commit", "0" * 40)
         self.end_headers()
-        self.wfile.write(body)
+        if send_body:
+            self.wfile.write(body)
         self.close_connection = True
 
     def log_message(self, *args: object) -> None:
@@ -278,6 +291,53 @@ def test_all_sources_fail_leaves_nothing(
     assert leftovers(data_dir) == []
 
 
+def hub_sources(monkeypatch: pytest.MonkeyPatch, *sources: tuple[str, dd.Source]) -> None:
+    """GUE's sources for this test (its hub online, which the test environment is not)."""
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    spec = dd.DATASETS["gue"]
+    monkeypatch.setitem(dd.DATASETS, "gue", dataclasses.replace(spec, sources=list(sources)))
+
+
+def on_hub(server: str, *names: str) -> list[tuple[str, dd.Source]]:
+    return [(name, dd.HubFile("leannmlindsey/GUE", name, endpoint=server)) for name in names]
+
+
+def test_hub_source_downloads_with_huggingface_hub(
+    tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    hub_sources(monkeypatch, *on_hub(server, "GUE.zip"))
+    assert dd.main(["--data-dir", str(data_dir)]) == 0
+    assert f"{server}/datasets/leannmlindsey/GUE/resolve/main/GUE.zip" in capsys.readouterr().err
+    assert_gue_layout(data_dir / "GUE")
+    assert leftovers(data_dir) == ["GUE"]  # the hub client's folder went with the download
+
+
+def test_a_hub_source_that_fails_leaves_nothing(
+    tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub_sources(monkeypatch, *on_hub(server, "missing", "html"))
+    assert dd.main(["--data-dir", str(tmp_path / "data"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "could not download GUE from any source" in err  # answered: not "could not reach"
+    assert "missing (127.0.0.1" in err and "404" in err
+    assert "html (127.0.0.1" in err and "not a zip archive" in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_hub_offline_gives_the_offline_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub_sources(monkeypatch, dd.SOURCES[0])
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert dd.main(["--data-dir", str(tmp_path / "data"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1
+    assert "could not reach" in err and "huggingface.co: HF_HUB_OFFLINE=1" in err
+    assert "--archive" in err and "Traceback" not in err
+    assert not (tmp_path / "data").exists()
+
+
 def test_drive_confirm_form_is_followed() -> None:
     page = (
         '<form id="download-form" action="https://drive.usercontent.google.com/download" '
@@ -297,8 +357,8 @@ def test_drive_confirm_form_is_followed() -> None:
 
 
 def test_sources_and_datasets_are_editable_constants() -> None:
-    assert dd.SOURCES and all(
-        isinstance(n, str) and u.startswith("https://") for n, u in dd.SOURCES
-    )
-    assert "huggingface.co" in dd.SOURCES[0][1] and dd.SOURCES[0][1].endswith("GUE.zip")
+    hub, *urls = dd.SOURCES
+    assert hub[1] == dd.HubFile("leannmlindsey/GUE", "GUE.zip")
+    assert hub[1].url == "https://huggingface.co/datasets/leannmlindsey/GUE/resolve/main/GUE.zip"
+    assert urls and all(isinstance(n, str) and u.startswith("https://") for n, u in urls)
     assert "gue" in dd.DATASETS

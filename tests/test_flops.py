@@ -21,9 +21,8 @@ from lingo.flops import (
     model_train_flops,
     train_flops_per_step,
 )
-from lingo.methods import apply_method
 from lingo.models.build import random_config
-from tests.conftest import REPO
+from tests.conftest import REPO, wrap_method
 
 PAPER_LORA = ["Wq", "Wk", "Wv", "Wf1", "Wf2"]  # the paper's LoRA baseline (conf/method/lora)
 ALL = ["Wq", "Wk", "Wv", "Wo", "Wf1", "Wf2"]
@@ -45,9 +44,9 @@ def build(name: str, vocab_size: int = 1000) -> PreTrainedModel:
 def adapt(net: PreTrainedModel, name: str, peft: str | None, targets: list[str],
           r: int = 8, init_r: int = 12, new_token_ids: list[int] | None = None
           ) -> PreTrainedModel:
-    method = MethodConfig(name=peft or "fmft", peft=peft, targets=targets, r=r, init_r=init_r,
+    method = MethodConfig(name=peft or "fmft", targets=targets, r=r, init_r=init_r,
                           target_r=4, delta_t=10, final_ratio=0.25, beta1=0.85, beta2=0.85)
-    return apply_method(net, method, model_config(name).arch, total_steps=100, warmup_steps=10,
+    return wrap_method(net, method, model_config(name).arch, total_steps=100, warmup_steps=10,
                         new_token_ids=new_token_ids)
 
 

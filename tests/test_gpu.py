@@ -4,7 +4,7 @@ fp16, and the GPU lines of `make bench`."""
 import pytest
 import torch
 
-from tests.test_training import train
+from tests.training.test_training import train
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]

@@ -5,12 +5,12 @@ import json
 import pytest
 import torch
 
-from lingo.config import PromptConfig
-from lingo.methods.ars import ARSRankAllocator
-from lingo.tokenization.native import NativeTokenizer
-from tests.test_ars_training import rank_history
+from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
+from lingo.methods.adalora.allocator import ARSRankAllocator
+from lingo.tokenization import build_tokenizer
+from tests.methods.test_ars_training import rank_history
 from tests.test_config import _compose, compose_cfg, run_dir  # noqa: F401 (fixture)
-from tests.test_training import train
+from tests.training.test_training import train
 
 LINGO_PROMPT = PromptConfig("Domain: DNA Promoter\nSequence: ", "\nAnnotation:")
 
@@ -133,12 +133,11 @@ def test_legacy_onehot_is_the_paper_scripts(compose_cfg):  # noqa: F811
 
 
 def test_paper_truncation_cuts_the_suffix(tokenizer_dir):
-    from lingo.config import ModelConfig
-
     model = ModelConfig(name="opt", display_name="OPT", arch="opt",
                         tokenizer=str(tokenizer_dir / "opt"))
-    ours = NativeTokenizer.load(model, LINGO_PROMPT, 40)
-    paper = NativeTokenizer.load(model, LINGO_PROMPT, 40, protect_prompt=False)
+    ours = build_tokenizer(TokenizerConfig(name="native", max_length=40), model, LINGO_PROMPT)
+    paper = build_tokenizer(TokenizerConfig(name="native", max_length=40, protect_prompt=False),
+                            model, LINGO_PROMPT)
     dna = "ACGTTGCAAGCT" * 40
     (kept,), cut = ours.encode([dna])
     (legacy,), legacy_cut = paper.encode([dna])
@@ -203,7 +202,7 @@ def test_allocation_hook_and_interval(tmp_path, before_step, every, pre_calls, p
     from types import SimpleNamespace
 
     from lingo.config import MethodConfig
-    from lingo.training.callbacks import AllocationCallback
+    from lingo.methods.adalora.callback import AllocationCallback
 
     method = MethodConfig(name="ars", targets=["Wq"], init_r=8, target_r=4, delta_t=1,
                           final_ratio=0.1, beta1=0.85, beta2=0.85,

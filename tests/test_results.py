@@ -44,7 +44,7 @@ def test_a_file_system_without_locks_runs_unlocked(tmp_path, monkeypatch, caplog
     def no_locks(handle, operation):
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(fcntl, "flock", no_locks)
+    monkeypatch.setattr(fcntl, "flock", no_locks)  # what filelock calls
     ran = False
     with run_lock(tmp_path / "run"):
         ran = True

@@ -149,15 +149,15 @@ def test_preempted_task_is_requeued_and_resumes(slurm, tmp_path):
 @pytest.mark.slow
 def test_a_failed_run_fails_the_sweep(slurm, tmp_path):
     """A run's error comes back to the driver, which fails with it; metrics.json records it."""
-    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.precision=fp8",
+    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.lr=-1",
            f"output_root={tmp_path}", *LAUNCHER]
     done = subprocess.run(cmd, cwd=REPO, env=_env(slurm, tmp_path / "cache"),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
-    assert "trainer.precision='fp8' is not one of" in done.stderr + done.stdout
+    assert "trainer.lr=-1.0 is outside [0.0, inf]" in done.stderr + done.stdout
     [found] = tmp_path.glob("runs/demo/*/seed1-*/metrics.json")
     metrics = json.loads(found.read_text())
-    assert metrics["status"] == "failed" and "trainer.precision" in metrics["error"]
+    assert metrics["status"] == "failed" and "trainer.lr" in metrics["error"]
     assert list((tmp_path / "runs" / ".submitit").rglob("*_log.err"))  # it ran on SLURM
 
 

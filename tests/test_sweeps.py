@@ -1,13 +1,12 @@
 """Sweeps (`conf/sweep/`): Hydra multiruns into the same run directories as single runs."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, Finished, run_train
+from tests.report.test_report import run_report, unpadded
 
 
 def test_table1_sweeps_the_papers_axes():
@@ -23,12 +22,11 @@ def test_table1_sweeps_the_papers_axes():
 
 @pytest.mark.slow
 def test_table1_dry_run_on_the_tiny_model(run_env, tmp_path):
-    cmd = [sys.executable, "train.py", "+sweep=table1", "hydra.sweeper.params.model=tiny_opt",
-           "hydra.sweeper.params.task=prom_tata", "hydra.sweeper.params.seed=1",
-           "trainer.max_steps=6", "trainer.eval_steps=3", "method.delta_t=2", "logger=none",
-           "trainer.progress_bar=false", f"output_root={tmp_path}"]
-    done = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True,
-                          timeout=900)
+    done = run_train(["+sweep=table1", "hydra.sweeper.params.model=tiny_opt",
+                      "hydra.sweeper.params.task=prom_tata", "hydra.sweeper.params.seed=1",
+                      "trainer.max_steps=6", "trainer.eval_steps=3", "method.delta_t=2",
+                      "logger=none", "trainer.progress_bar=false", f"output_root={tmp_path}"],
+                     run_env)
     assert done.returncode == 0, done.stderr[-3000:]
     found = sorted(tmp_path.glob("runs/prom_tata/*/seed1-*/metrics.json"))
     metrics = [json.loads(p.read_text()) for p in found]
@@ -50,11 +48,9 @@ def test_tables_s2_s3_sweep_every_model_method_and_seed(name, tasks, runs):
     assert sweep["logger"]["group"] == name
 
 
-def multirun(run_env: dict, root, *overrides: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "train.py", "-m", "trainer.max_steps=4", "trainer.eval_steps=2",
-           "method.delta_t=1", "trainer.progress_bar=false", f"output_root={root}", *overrides]
-    return subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True,
-                          timeout=1500)
+def multirun(run_env: dict, root, *overrides: str) -> Finished:
+    return run_train(["-m", "trainer.max_steps=4", "trainer.eval_steps=2", "method.delta_t=1",
+                      "trainer.progress_bar=false", f"output_root={root}", *overrides], run_env)
 
 
 @pytest.mark.slow
@@ -83,11 +79,10 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
     wandb_runs = list(tmp_path.glob("runs/*/*/seed1-*/wandb/offline-run-*/run-*.wandb"))
     assert len(wandb_runs) == 10  # one offline W&B run per job of the first sweep
 
-    tables = subprocess.run([sys.executable, "-m", "lingo.report", "--results",
-                             str(tmp_path / "runs"), "--out", str(tmp_path / "report")],
-                            cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+    tables = run_report(run_env, "--results", str(tmp_path / "runs"), "--out",
+                        str(tmp_path / "report"))
     assert tables.returncode == 0, tables.stderr[-3000:]
-    s3 = (tmp_path / "report" / "tables" / "table_s3.md").read_text()
+    s3 = unpadded((tmp_path / "report" / "tables" / "table_s3.md").read_text())
     blocks = dict(block.split("\n", 1) for block in s3.split("\n## ")[1:])
     common = "full data (train split), as in the paper; with method.delta_t=1 trainer.eval_steps=2"
     first = blocks[f"{common} trainer.max_steps=4"]  # the first sweep: seed 1
@@ -99,7 +94,7 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
     # ‡1: its 4 steps leave ARS's draws (steps 2, 3) after the selected checkpoint (step 2)
     assert "[1] ‡1 |" in blocks[f"{common} trainer.lr=0.0003 trainer.max_steps=4"]
     assert "trainer.lr=-1" in blocks["Failed, unfinished or duplicate runs"]
-    s2 = (tmp_path / "report" / "tables" / "table_s2.md").read_text()
+    s2 = unpadded((tmp_path / "report" / "tables" / "table_s2.md").read_text())
     assert "reduced setup" in s2 and "| tiny_opt | FMFT |" in s2  # h3: dev/test only here
     for table in (s2, s3):  # the classical baselines: rows of their own, no paper value
         assert "| Baseline: 6-mer LR | — |" in table and "| Baseline: CNN | — |" in table

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,10 +26,8 @@ from lingo.config import TRAINER_ALIASES, TrainerConfig, check_known_keys, check
 from lingo.data import Split, TaskData, load_task
 from lingo.data.gue import read_split
 from lingo.errors import DataError, LingoError
-from tests.conftest import REPO
-from tests.test_cli_errors import FAST, error_lines, train
-from tests.test_config import CONF, _compose, compose_cfg  # noqa: F401 (fixture)
-from tests.test_data import (
+from tests.conftest import REPO, run_train
+from tests.data.test_data import (
     assert_user_error,
     make_folder,
     rows,
@@ -38,31 +35,34 @@ from tests.test_data import (
     unique_sequences,
     write_csv,
 )
+from tests.test_cli_errors import FAST, error_lines, train
+from tests.test_config import CONF, _compose, compose_cfg  # noqa: F401 (fixture)
 
 # the issue's case -> (module, test) that covers it
 ELSEWHERE = {
-    "base X": ("tests.test_data", "test_bad_row_names_file_row_and_fix"),  # non_acgtn
-    "empty sequence": ("tests.test_data", "test_bad_row_names_file_row_and_fix"),
-    "missing label column": ("tests.test_data", "test_missing_column_is_row_1"),
-    "label 7 in a binary task": ("tests.test_data", "test_bad_row_names_file_row_and_fix"),
-    "a row with 1 field": ("tests.test_data", "test_bad_row_names_file_row_and_fix"),
-    "missing dev.csv": ("tests.test_data", "test_missing_split_names_it"),
+    "base X": ("tests.data.test_data", "test_bad_row_names_file_row_and_fix"),  # non_acgtn
+    "empty sequence": ("tests.data.test_data", "test_bad_row_names_file_row_and_fix"),
+    "missing label column": ("tests.data.test_data", "test_missing_column_is_row_1"),
+    "label 7 in a binary task": ("tests.data.test_data", "test_bad_row_names_file_row_and_fix"),
+    "a row with 1 field": ("tests.data.test_data", "test_bad_row_names_file_row_and_fix"),
+    "missing dev.csv": ("tests.data.test_data", "test_missing_split_names_it"),
     "method=foo": ("tests.test_cli_errors", "test_unknown_option_gets_hydras_message"),
     "out-of-range method.p_drop": (
         "tests.test_config", "test_values_out_of_their_set_or_range_are_refused_before_loading"),
-    "a missing task.path": ("tests.test_data", "test_a_missing_task_folder_says_so"),
-    "DeepSEA label list of 103, a label value 2": ("tests.test_deepsea", "test_bad_csv_rows"),
+    "a missing task.path": ("tests.data.test_data", "test_a_missing_task_folder_says_so"),
+    "DeepSEA label list of 103, a label value 2": ("tests.data.test_deepsea", "test_bad_csv_rows"),
     "predict on binary, empty and IUPAC FASTA": (
-        "tests.test_predict", "test_bad_input_is_one_clear_error"),
-    "a BOM": ("tests.test_data", "test_header_case_order_extra_columns_and_bom"),
-    "CRLF": ("tests.test_data", "test_blank_lines_are_skipped"),
-    "soft-masked lowercase": ("tests.test_data", "test_lowercase_is_uppercased_and_n_accepted"),
-    "SIGKILL and resume": (
-        "tests.test_training", "test_sigkill_then_same_command_resumes_to_the_same_metrics"),
+        "tests.predict.test_predict", "test_bad_input_is_one_clear_error"),
+    "a BOM": ("tests.data.test_data", "test_header_case_order_extra_columns_and_bom"),
+    "CRLF": ("tests.data.test_data", "test_blank_lines_are_skipped"),
+    "soft-masked lowercase": (
+        "tests.data.test_data", "test_lowercase_is_uppercased_and_n_accepted"),
+    "SIGKILL and resume": ("tests.training.test_training",
+                           "test_sigkill_then_same_command_resumes_to_the_same_metrics"),
     "a sweep with a bad job": (
         "tests.test_sweeps", "test_sweep_then_tables_marks_skipped_and_failed_jobs"),
     "a double launch": (
-        "tests.test_training", "test_a_second_launch_of_a_run_in_progress_is_refused"),
+        "tests.training.test_training", "test_a_second_launch_of_a_run_in_progress_is_refused"),
 }
 
 
@@ -128,8 +128,7 @@ def test_the_trainer_aliases_name_real_options() -> None:
 
 
 def test_help_hides_the_internal_options() -> None:
-    result = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = run_train(["--help"], os.environ)
     assert result.returncode == 0, result.stderr
     groups = result.stdout.split("== Config ==")[0]
     assert "method: adalora, ars, fmft, lingo, lora, none" in groups
@@ -174,7 +173,7 @@ def task_data(lengths: list[int], declared: int | None = None) -> TaskData:
 
 
 def test_one_long_outlier_does_not_set_the_sequence_length(caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="lingo.data.splits"):
+    with caplog.at_level(logging.WARNING, logger="lingo.data.task_data"):
         assert task_data([300] * 9 + [5000]).sequence_length == 300
     assert ("1 of 10 training sequences are outliers, over twice the task's length of 300 bp "
             "(the longest 5000 bp); sequence_length records 300 bp") in caplog.text
@@ -246,7 +245,7 @@ def test_a_split_edited_after_the_run_is_refused_naming_it(
 
 def test_a_run_recorded_before_fingerprints_still_counts() -> None:
     """The committed validation runs have no data_files.json: their settings alone compare."""
-    from lingo.pipeline import check_same_run
+    from lingo.same_run import check_same_run
 
     run_dir = next((REPO / "validation" / "v1" / "runs").glob("**/metrics.json")).parent
     assert not (run_dir / "data_files.json").exists()
@@ -337,10 +336,8 @@ def test_a_read_only_output_root_is_one_line_before_hydra_makes_the_run(
     [line] = error_lines(result)
     assert line.startswith(f"error: {root}") and "Read-only file system" in line, line
     assert "set output_root= (or hydra.run.dir=) to a writable folder" in line
-    sweep = subprocess.run(
-        [sys.executable, "train.py", "-m", *FAST, "task=demo", "seed=1,2",
-         f"output_root={root}"], cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"})
+    sweep = train(dict(os.environ), root / "unused", "-m", *FAST, "task=demo", "seed=1,2",
+                  f"output_root={root}")
     assert sweep.returncode == 2 and "Traceback" not in sweep.stderr, sweep.stderr
     assert "set output_root= (or hydra.sweep.dir=)" in error_lines(sweep)[0]
 
@@ -348,7 +345,7 @@ def test_a_read_only_output_root_is_one_line_before_hydra_makes_the_run(
 def test_a_full_run_directory_is_one_line(
     compose_cfg, tmp_path: Path, tmpfs, monkeypatch  # noqa: F811
 ) -> None:
-    from lingo import pipeline
+    from lingo import entrypoint, pipeline
     from lingo.results import write_json
 
     run_dir = tmpfs("outputs", "size=8k") / "run"
@@ -360,7 +357,7 @@ def test_a_full_run_directory_is_one_line(
     monkeypatch.setattr(pipeline, "run", fill)
     cfg = compose_cfg(["task=demo", f"cache_dir={tmp_path / 'cache'}"])
     with pytest.raises(LingoError) as err:
-        pipeline._run_on_storage(cfg, run_dir)
+        entrypoint._run_on_storage(cfg, run_dir)
     assert str(err.value) == (
         f"{run_dir / 'metrics.json'}: cannot write there (No space left on device); free space "
         "there, or set output_root= (or hydra.run.dir= for this run alone) to a folder with space")
@@ -381,11 +378,8 @@ def test_a_checkpoint_write_on_a_full_disk_is_told_by_its_errno() -> None:
 
 
 def test_a_sweep_names_every_failed_job_without_a_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "train.py", "-m", *FAST, "task=demo", "trainer.lr=-1,-2",
-         f"output_root={tmp_path}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"})
+    result = train(dict(os.environ), tmp_path / "unused", "-m", *FAST, "task=demo",
+                   "trainer.lr=-1,-2", f"output_root={tmp_path}")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     failed = {f"  {p.parent}: {json.loads(p.read_text())['error']}"

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lingo.data.gue import check_bases, csv_records, read_text
-from lingo.data.splits import Split, TaskData
+from lingo.data.csv_rows import check_bases, csv_records, read_text
+from lingo.data.task_data import Split, TaskData
 from lingo.errors import DataError
 
 log = logging.getLogger(__name__)

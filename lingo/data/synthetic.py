@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from lingo.data.splits import Split
+from lingo.data.task_data import Split
 
 IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "W": "AT", "R": "AG", "S": "CG", "Y": "CT",
          "K": "GT", "M": "AC", "N": "ACGT"}

@@ -1,6 +1,20 @@
-"""Fine-tuning methods: full fine-tuning and PEFT adapters on the paper's target matrices."""
+"""Fine-tuning methods, one unit each (registry.py), on the paper's target matrices
+(targets.py). Every module of this package is imported here, so a new unit registers itself."""
 
-from lingo.methods.adapters import apply_method
-from lingo.methods.targets import target_regex
+import importlib
+import pkgutil
 
-__all__ = ["apply_method", "target_regex"]
+from lingo.methods.registry import (
+    METHODS,
+    Method,
+    RunContext,
+    get_method,
+    labels,
+    ordered,
+    register,
+)
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["METHODS", "Method", "RunContext", "get_method", "labels", "ordered", "register"]

@@ -47,10 +47,8 @@ def build_model(
         net = AutoModelForSequenceClassification.from_config(
             random_config(model, vocab_size, **common)
         )
-    elif model.init == "pretrained":
-        net = _from_pretrained(model, common)
     else:
-        raise LingoError(f"model.init={model.init!r}; use pretrained or random")
+        net = _from_pretrained(model, common)
     if net.get_input_embeddings().num_embeddings < vocab_size:
         net.resize_token_embeddings(vocab_size)
     return net

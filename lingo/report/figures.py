@@ -10,12 +10,13 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from scipy import stats
 
+from lingo.methods import METHODS as UNITS
 from lingo.report.paper import BASELINES, METHODS, PAPER_TTEST_P, TASK_NAMES, model_label
 from lingo.report.runs import figure_suffix
 
 log = logging.getLogger(__name__)
 
-PEFT_METHODS = ("lora", "adalora", "ars", "lingo")
+PEFT_METHODS = [name for name in METHODS if UNITS[name].adapter]
 COLORS = dict(zip(METHODS, colormaps["tab10"].colors, strict=False))
 
 

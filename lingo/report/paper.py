@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lingo.methods import labels
+
 PAPER_DIR = Path(__file__).parent / "paper"
 
 MODELS = {"dnabert2": "DNABERT-2", "nt500m": "NT-500M", "opt125m": "OPT-125M",
           "opt350m": "OPT-350M"}
-METHODS = {"probe": "Probe (head only)", "fmft": "FMFT", "lora": "LoRA", "adalora": "AdaLoRA",
-           "ars": "ARS", "lingo": "Lingo", "none": "—"}
+METHODS = labels()  # name -> the paper's label, in its order (lingo.methods' registry)
 BASELINES = {"kmer_lr": "Baseline: 6-mer LR", "cnn": "Baseline: CNN"}
 TOKENIZERS = {"native": "own", "bbpe": "BBPE", "onehot": "One-hot", "kmer": "k-mer",
               "char": "char"}

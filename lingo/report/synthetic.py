@@ -4,19 +4,24 @@
 import random
 from pathlib import Path
 
+from lingo.methods import METHODS, ordered
 from lingo.report.paper import PROMOTER_TASKS, YEAST_TASKS
 from lingo.results import METRICS, write_json
 
-PARAMS = {"fmft": 125_000_000, "lora": 1_181_184, "adalora": 1_500_000, "ars": 1_500_000,
-          "lingo": 1_500_000}
+
+def _params(method: str) -> int:
+    """A plausible trainable-parameter count for OPT-125M and the method."""
+    unit = METHODS[method]
+    return 1_500_000 if unit.adaptive else 1_181_184 if unit.adapter else 125_000_000
 
 
 def write_synthetic_runs(root: Path, count: int, seed: int = 0) -> list[Path]:
     """``count`` runs over the paper's models, methods and tasks, seeds 1, 2, ...: completed,
     except Lingo on the DNA models, skipped as a sweep records it."""
     rng = random.Random(seed)
+    methods = [name for name in ordered() if METHODS[name].in_paper]
     combos = [(m, meth, t) for m in ("opt125m", "opt350m", "dnabert2", "nt500m")
-              for meth in PARAMS for t in (*YEAST_TASKS, *PROMOTER_TASKS)]
+              for meth in methods for t in (*YEAST_TASKS, *PROMOTER_TASKS)]
     folders = []
     for i in range(count):
         model, method, task = combos[i % len(combos)]
@@ -25,7 +30,7 @@ def write_synthetic_runs(root: Path, count: int, seed: int = 0) -> list[Path]:
         metrics = {
             "test/auc": rng.uniform(0.7, 0.99), "test/mcc": rng.uniform(0.2, 0.8),
             "dev/auc": rng.uniform(0.7, 0.99), "dev/mcc": rng.uniform(0.2, 0.8),
-            "trainable_params": PARAMS[method], "model": model, "method": method,
+            "trainable_params": _params(method), "model": model, "method": method,
             "task": task, "tokenizer": "native", "seed": seed_i, "legacy": None,
             "train_split": "train", "status": "completed",
         }
@@ -33,8 +38,8 @@ def write_synthetic_runs(root: Path, count: int, seed: int = 0) -> list[Path]:
             metrics = {k: metrics[k] for k in ("model", "method", "task", "tokenizer", "seed",
                                                "legacy", "train_split")}
             metrics["status"] = "skipped"
-        if method in ("adalora", "ars", "lingo"):
-            metrics["params_at_budget"] = PARAMS[method] * 2 // 3
+        if METHODS[method].adaptive:
+            metrics["params_at_budget"] = _params(method) * 2 // 3
         write_json(folder / METRICS, metrics)
         folders.append(folder)
     return folders

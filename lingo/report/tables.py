@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lingo.methods import METHODS as UNITS
 from lingo.report.paper import (
     BASELINES,
     METHODS,
@@ -21,8 +22,8 @@ from lingo.report.paper import (
 from lingo.report.runs import SETUP_LABELS, mark_duplicates, setup_label, split_setup
 from lingo.results import write_atomic
 
-ADAPTIVE = ("adalora", "ars", "lingo")  # their parameter count is the one at budget
-SAMPLING = ("ars", "lingo")  # methods whose runs record sampling_events
+ADAPTIVE = [name for name, unit in UNITS.items() if unit.adaptive]  # counted at budget
+SAMPLING = [name for name, unit in UNITS.items() if unit.samples]  # record sampling_events
 KEYS = ["setup", "model", "row", "task"]
 
 
@@ -210,13 +211,6 @@ def problems(runs: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         ["setup", "model", spec.row, "task", "seed", "status", "error", "run_dir"]]
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    lines = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([header, rule, *lines])
-
-
 TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "—": "---", "±": r"$\pm$", "†": r"$^\dagger$",
        "✗": r"$\times$", "−": "-", "‡": r"$^\ddagger$", "◇": r"$^\diamond$"}
 
@@ -234,7 +228,9 @@ def write_table(cells: pd.DataFrame, failures: pd.DataFrame, spec: TableSpec, ou
     md, tex = [f"# {spec.title}", "", LEGEND], []
     for setup in dict.fromkeys(cells["setup"]):
         printed = wide(cells, spec, setup)
-        md += ["", f"## {setup_label(setup)}", "", _markdown(printed)]
+        # the cells as written: tabulate would re-read numbers (0.810 as 0.81)
+        md += ["", f"## {setup_label(setup)}", "",
+               printed.to_markdown(index=False, disable_numparse=True)]
         columns = [_tex(c) for c in printed.columns]
         body = [" & ".join(_tex(v) for v in row) + r" \\" for row in printed.itertuples(False)]
         tex += [f"% {spec.title}: {setup_label(setup)}",

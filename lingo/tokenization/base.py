@@ -9,10 +9,12 @@ always survives.
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any, Self
 
+from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
 from lingo.errors import LingoError
 
-TRUNCATE = ("right", "left", "center")
+BASES = "ACGTN"  # the letters of a checked sequence, in the order per-base tokens take ids
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,6 @@ class DNATokenizer(ABC):
     dna_separator = ""  # between DNA tokens in decode (k-mers read better apart)
 
     def __init__(self, max_length: int, truncate: str = "right", protect_prompt: bool = True):
-        if truncate not in TRUNCATE:
-            raise LingoError(f"tokenizer.truncate={truncate!r}; use one of {', '.join(TRUNCATE)}")
         self.max_length, self.truncate, self.protect_prompt = max_length, truncate, protect_prompt
         self.head: list[int] = []  # special tokens before the input
         self.tail: list[int] = []  # special tokens after it
@@ -40,6 +40,12 @@ class DNATokenizer(ABC):
         self.new_token_ids: list[int] = []  # ids added to the model's vocabulary (trainable rows)
         self.attend_to_padding = False  # the paper code's one-hot only
         self.pad_token_id = 0
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, tokenizer: TokenizerConfig, model: ModelConfig,
+                    prompt: PromptConfig) -> Self:
+        """The tokenizer ``tokenizer.name`` for ``model``; refuses a model it does not fit."""
 
     @property
     @abstractmethod
@@ -100,6 +106,13 @@ class DNATokenizer(ABC):
         """Input ids per sequence, and how many sequences lost DNA to truncation."""
         encoded = self.encode_with_counts(sequences)
         return encoded.ids, sum(encoded.truncated)
+
+
+def length_settings(tokenizer: TokenizerConfig) -> dict[str, Any]:
+    """``max_length`` and how an input is fitted into it: the constructor arguments every
+    tokenizer takes from its config."""
+    return dict(max_length=tokenizer.max_length, truncate=tokenizer.truncate,
+                protect_prompt=tokenizer.protect_prompt)
 
 
 def truncate_dna(ids: list[int], budget: int, side: str = "right") -> tuple[list[int], bool]:

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.compute as pc
 from datasets import Dataset, load_from_disk
 
-from lingo.data.splits import Split
+from lingo.data.task_data import Split
 from lingo.tokenization.base import DNATokenizer
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,10 @@
-"""The model's own tokenizer (``native``), and GPT-2 byte-level BPE on DNA (``bbpe``)."""
+"""The model's own tokenizer on the DNA text (``native``)."""
 
+from lingo.tokenization.registry import register
 from lingo.tokenization.text import TextTokenizer
 
 
+@register
 class NativeTokenizer(TextTokenizer):
     """``prefix + DNA`` is tokenized as one text, so the DNA's first token is what the model
     sees in context (BPE merges across the boundary); the suffix separately. With
@@ -10,11 +12,15 @@ class NativeTokenizer(TextTokenizer):
 
     name = "native"
 
+    def dna_ids(self, sequence: str) -> list[int]:
+        """The DNA tokenized on its own."""
+        return self.text_ids(sequence)
+
     def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
         if self.truncate != "right":
             # The 5' end may be cut: tokenize the DNA on its own, so that a prefix token merged
             # into the first DNA token (GPT-2's trailing space) is never cut with it.
-            return self.prefix_ids, self.text_ids(sequence)
+            return self.prefix_ids, self.dna_ids(sequence)
         joint = self.text_ids(self.prompt.prefix + sequence)
         # The prefix in context: its ids up to where the joint tokenization departs from them
         # (GPT-2 merges the prefix's trailing space into the first DNA token).
@@ -25,9 +31,3 @@ class NativeTokenizer(TextTokenizer):
 
     def preview(self, ids: list[int]) -> str:
         return self.decode(ids)  # BPE pieces read as the text they spell
-
-
-class BBPETokenizer(NativeTokenizer):
-    """GPT-2 byte-level BPE on the DNA text: OPT's own tokenizer (Table 1's "BBPE")."""
-
-    name = "bbpe"

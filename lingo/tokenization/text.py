@@ -1,18 +1,26 @@
 """Tokenizers built around the model's own text tokenizer: it supplies the special tokens and
 tokenizes the prompt; DNA becomes its own tokens (new ids, or existing single letters)."""
 
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Self
 
-from lingo.config import ModelConfig, PromptConfig
+from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
 from lingo.errors import LingoError, hub_unreachable
-from lingo.models.gguf import gguf_location
-from lingo.tokenization.base import DNATokenizer
+from lingo.tokenization.base import DNATokenizer, length_settings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 PROBE = "ACGTACGT"
 BUILTIN = ("<pad>", "<cls>", "<unk>")  # specials when there is no text tokenizer (the demo)
 
 
-def load_text_tokenizer(model: ModelConfig) -> PreTrainedTokenizerBase:
+def load_text_tokenizer(model: ModelConfig) -> "PreTrainedTokenizerBase":
+    # imported here, not above: reading the registry's names loads no torch or transformers
+    from transformers import AutoTokenizer
+
+    from lingo.models.gguf import gguf_location
+
     gguf = None if model.tokenizer else gguf_location(model)
     if gguf is not None:  # the tokenizer stored in the GGUF file (it adds no BOS/EOS)
         try:
@@ -37,7 +45,7 @@ def load_text_tokenizer(model: ModelConfig) -> PreTrainedTokenizerBase:
     return hf
 
 
-def hf_vocabulary(hf: PreTrainedTokenizerBase) -> str:
+def hf_vocabulary(hf: "PreTrainedTokenizerBase") -> str:
     backend = getattr(hf, "backend_tokenizer", None)
     if backend is not None:
         return backend.to_str()
@@ -51,7 +59,7 @@ class TextTokenizer(DNATokenizer):
 
     def __init__(
         self,
-        hf: PreTrainedTokenizerBase | None,
+        hf: "PreTrainedTokenizerBase | None",
         prompt: PromptConfig,
         max_length: int,
         truncate: str = "right",
@@ -82,20 +90,19 @@ class TextTokenizer(DNATokenizer):
         self.suffix_ids = self.text_ids(prompt.suffix)
 
     @classmethod
-    def load(cls, model: ModelConfig, prompt: PromptConfig, max_length: int, **settings):
+    def from_config(cls, tokenizer: TokenizerConfig, model: ModelConfig,
+                    prompt: PromptConfig) -> Self:
         """With the model's own text tokenizer (files or hub)."""
-        return cls(load_text_tokenizer(model), prompt, max_length, **settings)
+        return cls(load_text_tokenizer(model), prompt, **length_settings(tokenizer))
 
     def text_ids(self, text: str) -> list[int]:
         return self.hf(text, add_special_tokens=False)["input_ids"] if text else []
 
-    def add_tokens(self, tokens: list[str], first_id: int | None = None) -> dict[str, int]:
-        """Give each DNA token a dedicated new id after the vocabulary (or from ``first_id``)."""
-        start = self.base_size if first_id is None else first_id
-        ids = {token: start + i for i, token in enumerate(tokens)}
+    def add_tokens(self, tokens: list[str]) -> dict[str, int]:
+        """Give each DNA token a dedicated new id after the vocabulary."""
+        ids = {token: self.base_size + i for i, token in enumerate(tokens)}
         self.added.update({i: token for token, i in ids.items()})
-        if first_id is None:
-            self.new_token_ids = list(ids.values())
+        self.new_token_ids = list(ids.values())
         return ids
 
     @property
@@ -112,8 +119,9 @@ class TextTokenizer(DNATokenizer):
     def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
         return self.prefix_ids, self.dna_ids(sequence)
 
+    @abstractmethod
     def dna_ids(self, sequence: str) -> list[int]:
-        raise NotImplementedError
+        """The DNA's tokens, without the prompt."""
 
     def decode(self, ids: list[int]) -> str:
         """Text tokens through the text tokenizer, added DNA tokens as their letters (without

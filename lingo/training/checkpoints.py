@@ -6,6 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from transformers import TrainerState, TrainingArguments
+
 from lingo.results import write_json
 
 MARKER = "lingo_state.json"
@@ -40,3 +42,8 @@ def read_marker(checkpoint: Path | None) -> dict:
     if checkpoint is None:
         return {}
     return json.loads((checkpoint / MARKER).read_text())
+
+
+def saving_checkpoint(args: TrainingArguments, state: TrainerState) -> Path:
+    """The checkpoint the Trainer is saving, for a callback's ``on_save``."""
+    return Path(args.output_dir) / f"checkpoint-{state.global_step}"

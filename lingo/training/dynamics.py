@@ -12,7 +12,7 @@ from peft.tuners.lora import LoraLayer
 from torch import nn
 from transformers import TrainerCallback
 
-from lingo.methods.adapters import is_head
+from lingo.methods.heads import is_head
 from lingo.results import DYNAMICS, read_jsonl, write_jsonl
 from lingo.training.distributed import is_main_process
 

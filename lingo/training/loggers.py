@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from lingo.config import LoggerConfig
-from lingo.errors import LingoError
 from lingo.training.callbacks import CsvLogCallback
 
 log = logging.getLogger(__name__)
@@ -24,8 +23,6 @@ class RunLogger:
     ):
         """``logger=None``: log nothing (a DDP rank other than 0)."""
         logger = logger or LoggerConfig(name="none")
-        if logger.name not in ("wandb", "csv", "none"):
-            raise LingoError(f"logger={logger.name!r} is unknown; use wandb, csv or none")
         self.logger = logger
         self.run_dir = run_dir
         self.run = None

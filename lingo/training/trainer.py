@@ -1,6 +1,5 @@
 """The HF Trainer set-up: the paper's schedule, selection on dev, test once at the end."""
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,21 +15,10 @@ from transformers import (
 )
 
 from lingo.config import TrainerConfig
-from lingo.errors import LingoError
-from lingo.methods.adapters import is_head
+from lingo.methods.heads import is_head
 from lingo.metrics import classification_metrics, greater_is_better, per_label_metrics
 from lingo.training.collator import PadCollator
 from lingo.training.precision import compute_device, resolve_precision
-
-
-def planned_steps(n_train: int, trainer: TrainerConfig) -> tuple[int, int]:
-    """(total optimizer steps, warmup steps), counted as the Trainer counts them."""
-    batches = math.ceil(n_train / trainer.batch_size)
-    per_epoch = max(math.ceil(batches / trainer.grad_accum), 1)
-    total = trainer.max_steps if trainer.max_steps > 0 else math.ceil(trainer.epochs * per_epoch)
-    if trainer.warmup_steps is not None:
-        return total, trainer.warmup_steps
-    return total, math.ceil(total * trainer.warmup_ratio)
 
 
 def training_arguments(
@@ -140,8 +128,6 @@ def build_trainer(
     head_lr: float | None = None,
 ) -> LingoTrainer:
     """The Trainer of a run (also used by ``make bench``, which times this same path)."""
-    if selection_split not in ("dev", "test"):
-        raise LingoError(f"task.selection_split={selection_split!r}; use dev (or test: legacy)")
     trainer = trainer_class(
         model=net,
         args=args,
