@@ -312,6 +312,27 @@ def _local_tokenizer(folder: str, fallback: str | None = None, *, _root_: DictCo
     return fallback
 
 
+def paper_code_setting(setting: str, *, _root_: DictConfig) -> Any:
+    """``${lingo.paper_code:<setting>}`` (conf/legacy/paper_code.yaml): the value the paper's
+    script that ran this method, model and task used, from ``task.paper_code`` (PaperCodeJob says
+    which script ran what). Resolved when Hydra composes, so a command-line value still wins."""
+    job, method, model = _root_.task.paper_code, _root_.method.name, _root_.model.name
+
+    def per_method(table: DictConfig | None) -> Any:
+        return (table or {}).get(method)
+
+    if setting == "init_r":  # the AdaLoRA baselines' scripts set their own; Lingo's script: 8
+        return (per_method(job.method_init_r) or {}).get(model, 8)
+    if setting == "allocate":  # ARS/Lingo's script allocates; stock PEFT AdaLoRA never does
+        return bool(job.allocate and per_method(job.method_allocate))
+    if setting == "selection_split":  # test (eval_dataset=test_dataset), but where a script
+        return (per_method(job.method_selection_split) or {}).get(model, "test")  # used dev
+    if setting == "max_length":  # --model_max_length of the launcher that ran the method
+        return per_method(job.method_max_length) or (
+            job.prompt_max_length if method == "lingo" else job.max_length)
+    raise ValueError(f"lingo.paper_code has no setting {setting!r}")
+
+
 def _config_groups(*, _root_: DictConfig) -> str:
     """``${lingo.groups:}``, for ``--help``: the config groups and their options as Hydra lists
     them, less Hydra's own and the internal ones (a name starting with ``_``: a file that other
@@ -456,8 +477,7 @@ def register_configs() -> None:
     if not OmegaConf.has_resolver("lingo.tokenizer"):
         OmegaConf.register_new_resolver("lingo.tokenizer", _local_tokenizer)
         OmegaConf.register_new_resolver("lingo.hash", short_hash)
-        OmegaConf.register_new_resolver("lingo.eq", lambda a, b: a == b)
-        OmegaConf.register_new_resolver("lingo.if", lambda test, yes, no: yes if test else no)
+        OmegaConf.register_new_resolver("lingo.paper_code", paper_code_setting)
         OmegaConf.register_new_resolver("lingo.groups", _config_groups)
 
 

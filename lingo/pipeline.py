@@ -96,11 +96,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     net = build_model(cfg.model, data.num_labels, tokenizer.vocab_size, tokenizer.pad_token_id,
                       cfg.seed, multi_label=data.multi_label)
-    cfg.model.arch = resolve_arch(cfg.model.arch, net.config)  # auto: from the model_type
+    arch = resolve_arch(cfg.model.arch, net.config)  # auto: from the loaded model_type
     lengths = {k: token_lengths(ds) for k, ds in datasets.items()}
     check_positions(net, cfg.model, int(max(n.max() for n in lengths.values())))
     method = method_unit(cfg.method, RunContext(
-        arch=cfg.model.arch, seed=cfg.seed, new_token_ids=tuple(tokenizer.new_token_ids),
+        arch=arch, seed=cfg.seed, new_token_ids=tuple(tokenizer.new_token_ids),
         run_dir=run_dir, resume_from=resume_from, title=run_name(cfg)))
     net = method.wrap(net)
     trainable, total = count_parameters(net)
@@ -140,7 +140,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                 "labels": data.label_names,
                 **{f"test/{k}": v for k, v in outcome.per_label.items()}})
         metrics = record_result(
-            cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev,
+            cfg, run_dir, data, logger, test=outcome.test, dev=outcome.dev, arch=arch,
             best_step=outcome.best_step, steps=outcome.steps, world_size=trainer.args.world_size,
             precision="bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",  # as resolved
             trainable_params=trainable, **ranks, total_params=total,
@@ -159,9 +159,11 @@ def shown_label(label: Any) -> str:
 
 
 def record_result(cfg: DictConfig, run_dir: Path, data: TaskData, logger: RunLogger,
-                  test: dict[str, float], dev: dict[str, float], **run: Any) -> dict[str, Any]:
+                  test: dict[str, float], dev: dict[str, float], arch: str | None = None,
+                  **run: Any) -> dict[str, Any]:
     """A completed run's metrics.json (a language model's, or a classical baseline's), also
-    sent to the logger: ``run`` holds best_step, steps, world_size, parameters, train_seconds."""
+    sent to the logger: ``run`` holds best_step, steps, world_size, parameters, train_seconds;
+    ``arch``, model.arch as resolved (auto: from the loaded model)."""
     metrics = {
         **{f"test/{k}": v for k, v in test.items()},
         **{f"dev/{k}": v for k, v in dev.items()},
@@ -172,6 +174,7 @@ def record_result(cfg: DictConfig, run_dir: Path, data: TaskData, logger: RunLog
         "sequence_length": data.sequence_length,  # bp, declared or the median: predict's window
         "num_labels": data.num_labels,
         **identity(cfg),
+        "arch": arch or cfg.model.arch,
         "train_split": data.train_split,
         "selection_metric": cfg.task.selection_metric,
         "selection_split": cfg.task.selection_split,

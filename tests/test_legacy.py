@@ -227,3 +227,32 @@ def test_legacy_adalora_never_allocates_and_completes(run_env, tmp_path):
     assert metrics["final_rank_total"] == 8 * len(pattern)
     history = (tmp_path / "run" / "history.jsonl").read_text()
     assert '"test/auc"' in history and '"dev/auc"' not in history  # selected on test
+
+
+def test_the_paper_codes_per_method_values_are_one_function():
+    """lingo.config.paper_code_setting, which conf/legacy/paper_code.yaml reads for every value
+    that depends on the method and model (the composed values: the tests above)."""
+    from omegaconf import OmegaConf
+
+    from lingo.config import PaperCodeJob, paper_code_setting
+
+    job = PaperCodeJob(method_max_length={"ars": 512},
+                       method_init_r={"adalora": {"opt125m": 12}},
+                       method_selection_split={"fmft": {"opt125m": "dev"}})
+
+    def setting(name: str, method: str, model: str = "opt125m", allocate: bool = True):
+        root = OmegaConf.create({"method": {"name": method}, "model": {"name": model},
+                                 "task": {"paper_code": OmegaConf.structured(job)}})
+        root.task.paper_code.allocate = allocate
+        return paper_code_setting(name, _root_=root)
+
+    assert setting("max_length", "ars") == 512
+    assert setting("max_length", "lingo") == job.prompt_max_length
+    assert setting("max_length", "lora") == job.max_length
+    assert (setting("init_r", "adalora"), setting("init_r", "adalora", "opt350m")) == (12, 8)
+    assert (setting("selection_split", "fmft"), setting("selection_split", "lora")) == (
+        "dev", "test")
+    assert setting("allocate", "lingo") is True and setting("allocate", "adalora") is False
+    assert setting("allocate", "ars", allocate=False) is False  # DeepSEA's plain Trainer
+    with pytest.raises(ValueError, match="no setting 'epochs'"):
+        setting("epochs", "ars")

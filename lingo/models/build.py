@@ -164,7 +164,8 @@ def check_positions(net: PreTrainedModel, model: ModelConfig, longest: int) -> N
     limit = getattr(config, "max_position_embeddings", None)
     if limit and getattr(config, "model_type", None) == "esm":  # positions start after the pad id
         limit -= (config.pad_token_id or 0) + 1
-    if model.arch in ("dnabert2", "llama") or rotary or not limit or longest <= limit:
+    if (resolve_arch(model.arch, config) in ("dnabert2", "llama") or rotary or not limit
+            or longest <= limit):
         return
     raise LingoError(f"the longest input is {longest} tokens and model={model.name} has "
                      f"{limit} positions: set tokenizer.max_length={limit} or lower")

@@ -260,9 +260,13 @@ def test_bad_row_in_test_is_reported(tmp_path: Path) -> None:
 
 
 def test_unknown_train_split_and_no_path(tmp_path: Path) -> None:
-    folder = make_folder(tmp_path / "task")
-    with pytest.raises(LingoError, match="train_split"):
-        load_task(task_config(folder, train_split="valid"), seed=0)
+    from omegaconf import OmegaConf
+    from omegaconf.errors import ValidationError
+
+    schema = OmegaConf.structured(task_config(make_folder(tmp_path / "task")))
+    with pytest.raises(ValidationError, match=r"Invalid value 'valid', expected one of "
+                                              r"\[auto, train, dev\]"):  # Hydra's, composing
+        schema.train_split = "valid"
     with pytest.raises(LingoError, match=r"task\.path"):
         load_task(task_config(None), seed=0)
 

@@ -24,7 +24,7 @@ from lingo.training.collator import PadCollator
 from lingo.training.trainer import early_stopping, training_arguments
 from tests.conftest import REPO, run_train
 from tests.predict.test_predict import run_predict
-from tests.test_download_data import dd
+from tests.scripts.test_download_data import dd
 
 CONF = REPO / "conf"
 # the real DeepSEA files: under $LINGO_DATA_DIR as the runs read them, else ../shared/data

@@ -217,3 +217,27 @@ def test_incomplete_checkpoint_is_discarded(tmp_path):
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
     assert not (tmp_path / "checkpoint-20").exists()
     assert last_complete_checkpoint(tmp_path / "absent") is None
+
+
+def test_arch_auto_is_recorded_as_resolved_and_the_config_as_asked(run_env, tokenizer_dir,
+                                                                  tiny_promoters, tmp_path):
+    """model=hf_causal (arch auto) on a local OPT: metrics.json records the arch the loaded
+    model_type maps to; config.yaml keeps what was asked (the pipeline does not rewrite it)."""
+    import shutil
+
+    from transformers import OPTConfig, OPTForCausalLM
+
+    folder = tmp_path / "tiny_opt_local"
+    shutil.copytree(tokenizer_dir / "opt", folder)
+    OPTForCausalLM(OPTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             ffn_dim=64, word_embed_proj_dim=32, max_position_embeddings=256)
+                   ).save_pretrained(folder)
+    run_dir = tmp_path / "run"
+    done = run_train(["model=hf_causal", f"model.name_or_path={folder}", "method=lora",
+                      "task=gue_folder", f"task.path={tiny_promoters}", "trainer.max_steps=2",
+                      "trainer.eval_steps=2", "trainer.precision=fp32", "logger=none",
+                      "trainer.progress_bar=false", f"hydra.run.dir={run_dir}"], run_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["arch"] == "opt" and metrics["trainable_params"] < metrics["total_params"]
+    assert "arch: auto" in (run_dir / "config.yaml").read_text()
