@@ -414,12 +414,6 @@ def validate(cfg: DictConfig) -> None:
     if patience is not None and patience < 1:
         raise LingoError(f"trainer.early_stopping_patience={patience}: use a count >= 1, or "
                          "null (no early stopping)")
-    # the registries' names: a method or tokenizer is a module, so its list is the registry
-    from lingo.methods import get_method
-    from lingo.tokenization.registry import tokenizer_class
-
-    get_method(cfg.method.name)
-    tokenizer_class(cfg.tokenizer.name)
     for key, (low, high) in RANGES.items():
         value = OmegaConf.select(cfg, key)
         if not low <= value <= high:
@@ -540,6 +534,19 @@ def check_known_keys(cfg: DictConfig) -> None:
     for key in _dotted_keys(OmegaConf.to_container(cfg)):
         if key != "hydra" and not key.startswith("hydra.") and (message := unknown_option(key)):
             raise LingoError(message)
+
+
+def without_removed_options(config: dict) -> dict:
+    """A run's recorded config (config.yaml) less the keys this schema no longer defines (an
+    option removed since the run was made, such as method.peft), so an older run still loads."""
+    removed = [k for k in _dotted_keys(config) if unknown_option(k)]
+    for key in sorted(removed, key=len, reverse=True):
+        *parents, last = key.split(".")
+        node = config
+        for part in parents:
+            node = node[part]
+        node.pop(last, None)
+    return config
 
 
 def _dotted_keys(node: dict, prefix: str = "") -> Iterator[str]:

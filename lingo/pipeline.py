@@ -38,6 +38,7 @@ from lingo.results import (
 from lingo.same_run import check_same_run
 from lingo.tokenization import build_tokenizer, tokenize_split
 from lingo.tokenization.dataset import report_lengths, token_lengths
+from lingo.tokenization.registry import tokenizer_class
 from lingo.training.callbacks import HistoryCallback, RunStateCallback
 from lingo.training.checkpoints import last_complete_checkpoint
 from lingo.training.collator import PadCollator
@@ -51,7 +52,8 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     validate(cfg)
-    method_unit = get_method(cfg.method.name)
+    # names without an Enum: a method or a tokenizer is a module, and its registry the list
+    method_unit, _ = get_method(cfg.method.name), tokenizer_class(cfg.tokenizer.name)
     # the Trainer's bars, and those of saving a model or a split (for the process: set per job)
     if cfg.trainer.progress_bar:
         enable_progress_bar()
@@ -199,7 +201,7 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
 def logged_config(cfg: DictConfig) -> dict[str, Any]:
     """The config a W&B run holds: the resolved config and the variant, so that a run that
     never finished (no summary) still falls into the right block of the tables."""
-    return {**OmegaConf.to_container(cfg, resolve=True), "variant": run_variant()}
+    return {**OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), "variant": run_variant()}
 
 
 def run_name(cfg: DictConfig) -> str:

@@ -66,7 +66,7 @@ def _check_settings(cfg: DictConfig, run_dir: Path) -> None:
     if not stored.is_file():
         return
     before = _result_settings(OmegaConf.to_container(OmegaConf.load(stored)))
-    now = _result_settings(OmegaConf.to_container(cfg, resolve=True))
+    now = _result_settings(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     changed = sorted(k for k in before.keys() & now.keys() if before[k] != now[k])
     if changed:
         shown = ", ".join(f"{k}: {before[k]!r} -> {now[k]!r}" for k in changed[:5])

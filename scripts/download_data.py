@@ -45,8 +45,8 @@ left alone unless ``--force`` is given.
 
 Offline or unreachable hosts make the script exit with status 2 and a single message
 explaining how to fetch the data on another machine (``--archive PATH``, or copy the
-unpacked folder and set ``LINGO_DATA_DIR``).  Besides huggingface_hub for the hub's copy,
-only the standard library is used.
+unpacked folder and set ``LINGO_DATA_DIR``).  Besides huggingface_hub for the hub's copy
+(imported only when that source is tried), only the standard library is used.
 """
 
 from __future__ import annotations
@@ -70,11 +70,6 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from huggingface_hub import hf_hub_download, hf_hub_url, is_offline_mode
-from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-from huggingface_hub.utils import logging as hub_logging
-from huggingface_hub.utils import silent_tqdm
-
 GUE_DRIVE_ID = "1GRtbzTe3UXYF1oW27ASNhYX3SZ16D7N2"
 GUE_DRIVE_PAGE = f"https://drive.google.com/file/d/{GUE_DRIVE_ID}"
 
@@ -89,6 +84,8 @@ class HubFile:
 
     @property
     def url(self) -> str:
+        from huggingface_hub import hf_hub_url
+
         return hf_hub_url(self.repo_id, self.filename, repo_type="dataset", endpoint=self.endpoint)
 
 
@@ -475,6 +472,13 @@ def download_from_hub(
     Raises ConnectionError when the hub cannot be reached (or HF_HUB_OFFLINE=1), SourceError
     when it answers without the file or the transfer fails.
     """
+    from huggingface_hub import hf_hub_download, is_offline_mode
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.utils import logging as hub_logging
+    from huggingface_hub.utils import silent_tqdm
+
+    if quiet:  # the hub client's retries and resumes are logged as warnings
+        hub_logging.set_verbosity_error()
     if is_offline_mode():  # before anything is created
         raise ConnectionError("HF_HUB_OFFLINE=1 (set HF_HUB_OFFLINE=0 to use the hub)")
     created_dir = not dest.parent.exists()
@@ -611,8 +615,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit status (0 ok, 2 failure)."""
     args = _parse_args(argv)
-    if args.quiet:  # the hub client's retries and resumes are logged as warnings
-        hub_logging.set_verbosity_error()
     spec = DATASETS[args.what]
     data_dir: Path = args.data_dir or Path(os.environ.get("LINGO_DATA_DIR") or "data")
     target = data_dir / spec.dirname

@@ -1,23 +1,28 @@
 """Shared fixtures: the real data and tokenizers beside the project (skipped when absent), and
 ``python train.py`` run in this process."""
 
+from __future__ import annotations
+
 import importlib.util
 import io
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from contextlib import chdir, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import pytest
-from torch import nn
 
-from lingo.config import MethodConfig
-from lingo.methods import METHODS, RunContext
+if TYPE_CHECKING:
+    from torch import nn
+
+    from lingo.config import MethodConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -53,6 +58,7 @@ def run_command(main: Callable[[], object], argv: list[str], env: Mapping[str, s
 
     from lingo import entrypoint
 
+    env = {k: v for k, v in env.items() if k != "HYDRA_FULL_ERROR"}  # it asks Hydra for traces
     out, err = io.StringIO(), io.StringIO()
     handlers, level = logging.root.handlers[:], logging.root.level  # Hydra configures logging
     entrypoint.FAILED_JOBS.clear()  # the sweep report of this process's failed jobs
@@ -82,8 +88,14 @@ def run_command(main: Callable[[], object], argv: list[str], env: Mapping[str, s
     return Finished(code, out.getvalue(), err.getvalue())
 
 
-def run_train(args: list[str], env: Mapping[str, str]) -> Finished:
-    """``python train.py *args``, in this process (run_command)."""
+def run_train(args: list[str], env: Mapping[str, str], process: bool = False) -> Finished:
+    """``python train.py *args``, in this process (run_command); ``process``: in a process of
+    its own, where what the environment sets when a library is first imported (the hub's
+    offline mode, its cache) is under test."""
+    if process:
+        done = subprocess.run([sys.executable, "train.py", *args], cwd=REPO, env=dict(env),
+                              capture_output=True, text=True, timeout=600)
+        return Finished(done.returncode, done.stdout, done.stderr)
     import train
 
     return run_command(train.cli, ["train.py", *args], env)
@@ -94,6 +106,7 @@ def wrap_method(net: nn.Module, config: MethodConfig, arch: str, total_steps: in
                 new_token_ids: list[int] | None = None) -> nn.Module:
     """``config.name``'s unit wraps ``net`` as a run does; an AdaLoRA-family schedule is planned
     for ``total_steps`` as the allocation callback plans it at train start."""
+    from lingo.methods import METHODS, RunContext
     from lingo.methods.adalora.schedule import plan_schedule
 
     unit = METHODS[config.name](config, RunContext(arch, seed, tuple(new_token_ids or ())))

@@ -16,9 +16,9 @@ from tests.conftest import Finished, run_train
 FAST = ["model=tiny_opt", "method=lora", "tokenizer=kmer", "logger=none"]
 
 
-def train(env: dict[str, str], run_dir: Path, *overrides: str) -> Finished:
-    env = {k: v for k, v in env.items() if k != "HYDRA_FULL_ERROR"}  # that one asks for traces
-    return run_train([*overrides, f"hydra.run.dir={run_dir}"], env)
+def train(env: dict[str, str], run_dir: Path, *overrides: str, process: bool = False
+          ) -> Finished:
+    return run_train([*overrides, f"hydra.run.dir={run_dir}"], env, process)
 
 
 def error_lines(result: Finished) -> list[str]:

@@ -204,6 +204,9 @@ def test_a_run_directory_refuses_other_result_settings(compose_cfg, tmp_path):
     del older["trainer"]["warmup_steps"]
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(older))
     check_same_run(job("data_dir=/data/reduced"), tmp_path)
+    # an Enum-typed setting reads as its value
+    with pytest.raises(LingoError, match=r"\(trainer.precision: 'auto' -> 'bf16'\)"):
+        check_same_run(job("data_dir=/data/reduced", "trainer.precision=bf16"), tmp_path)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

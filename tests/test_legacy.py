@@ -229,6 +229,35 @@ def test_legacy_adalora_never_allocates_and_completes(run_env, tmp_path):
     assert '"test/auc"' in history and '"dev/auc"' not in history  # selected on test
 
 
+def test_a_run_that_never_allocates_resumes_from_a_checkpoint_without_allocator_state(
+        tmp_path):
+    """legacy=paper_code's AdaLoRA baselines and DeepSEA job never allocate: their checkpoints
+    hold no rank_allocator.pt, and the allocation callback (which plans their schedule) resumes
+    from one all the same, writing no rank history."""
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForSequenceClassification
+
+    from lingo.config import MethodConfig
+    from lingo.methods.adalora.callback import AllocationCallback
+    from lingo.models.build import random_config
+    from tests.conftest import wrap_method
+    from tests.methods.test_methods import model_config
+
+    net = AutoModelForSequenceClassification.from_config(
+        random_config(model_config("tiny_opt"), 100, num_labels=2, pad_token_id=1))
+    method = MethodConfig(name="adalora", targets=["Wq"], init_r=8, target_r=4, delta_t=10,
+                          final_ratio=0.1, beta1=0.85, beta2=0.85, allocate=False)
+    net = wrap_method(net, method, "opt")
+    checkpoint = tmp_path / "checkpoints" / "checkpoint-20"
+    checkpoint.mkdir(parents=True)
+    callback = AllocationCallback(method, tmp_path, checkpoint)
+    callback.on_train_begin(SimpleNamespace(get_warmup_steps=lambda steps: 5), SimpleNamespace(
+        max_steps=200), None, model=net)
+    assert net.peft_config["default"].total_step == 200  # planned from the Trainer's count
+    assert callback.rank_pattern is None and not (tmp_path / "rank_history.jsonl").exists()
+
+
 def test_the_paper_codes_per_method_values_are_one_function():
     """lingo.config.paper_code_setting, which conf/legacy/paper_code.yaml reads for every value
     that depends on the method and model (the composed values: the tests above)."""

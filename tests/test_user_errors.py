@@ -401,7 +401,8 @@ def test_a_model_never_downloaded_fails_first_and_leaves_nothing(
     outputs = tmp_path / "outputs"
     run_dir = outputs / "runs" / "prom_tata" / "opt350m-lingo-native" / "seed42"
     result = train(env, run_dir, "model=opt350m", "method=lingo", "task=prom_tata",
-                   "logger=none", f"output_root={outputs}")
+                   "logger=none", f"output_root={outputs}", process=True)  # the hub reads
+    # its cache folders when first imported: an empty one, in a process of its own
     assert result.returncode == 2, result.stderr
     [line] = error_lines(result)
     assert line.startswith("error: cannot load the model 'facebook/opt-350m'"), line
@@ -413,6 +414,7 @@ def test_a_model_never_downloaded_fails_first_and_leaves_nothing(
     own = tmp_path / "mine"
     own.mkdir()
     (own / "notes.txt").write_text("keep")
-    result = train(env, own, "model=opt350m", "method=lingo", "task=prom_tata", "logger=none")
+    result = train(env, own, "model=opt350m", "method=lingo", "task=prom_tata", "logger=none",
+                   process=True)
     assert result.returncode == 2, result.stderr
     assert sorted(p.name for p in own.iterdir()) == ["notes.txt"]

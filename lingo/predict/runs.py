@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from lingo.config import BASELINE_ARCHES, LingoConfig, register_configs
+from lingo.config import (
+    BASELINE_ARCHES,
+    LingoConfig,
+    register_configs,
+    without_removed_options,
+)
 from lingo.errors import LingoError
 from lingo.results import CONFIG, METRICS, PER_LABEL, read_metrics
 
@@ -68,7 +73,8 @@ def load_run(path: Path) -> Run:
         raise LingoError(f"--run {path} lacks {CONFIG} or model/: not a complete run directory")
     register_configs()
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(LingoConfig), OmegaConf.load(path / CONFIG))
+        recorded = without_removed_options(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
+        cfg = OmegaConf.merge(OmegaConf.structured(LingoConfig), recorded)
     except Exception as err:
         raise LingoError(f"--run {path}: {CONFIG} does not match the config schema "
                          f"({type(err).__name__}: {str(err).splitlines()[0]})") from None

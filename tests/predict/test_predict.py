@@ -1,7 +1,9 @@
+
 """lingo-predict: input parsing and validation (fast), and real tiny runs on prom_tata (slow)."""
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +177,18 @@ def test_predict_reproduces_the_runs_test_auc(lora_runs, data_dir, run_env, tmp_
     assert main(["--run", str(run), "--input", str(inp), "--output", str(merged),
                  "--precision", "fp32", "--merge", "--no-progress"]) == 0
     assert np.allclose(pd.read_csv(merged)["prom_tata/p1"], table["prom_tata/p1"], atol=1e-5)
+
+    # a run made before options were removed (its config.yaml records method.peft and others)
+    older = tmp_path / "older_run"
+    shutil.copytree(run, older)
+    config = (older / "config.yaml").read_text()
+    assert "\nmethod:\n" in config
+    (older / "config.yaml").write_text(config.replace(
+        "\nmethod:\n", "\nmethod:\n  peft: lora\n  allocator: null\n  train_backbone: true\n"))
+    again = tmp_path / "older.csv"
+    assert main(["--run", str(older), "--input", str(inp), "--output", str(again),
+                 "--precision", "fp32", "--no-progress"]) == 0
+    assert np.allclose(pd.read_csv(again)["prom_tata/p1"], table["prom_tata/p1"])
 
 
 @pytest.mark.slow

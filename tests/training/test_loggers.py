@@ -13,9 +13,9 @@ from tests.training.test_training import train_args
 pytestmark = pytest.mark.slow
 
 
-def run(run_env: dict, run_dir: Path, *overrides: str) -> Finished:
+def run(run_env: dict, run_dir: Path, *overrides: str, process: bool = False) -> Finished:
     args = [arg for arg in train_args(run_dir, *overrides) if arg != "logger=none"]
-    return run_train(args, run_env)
+    return run_train(args, run_env, process)
 
 
 def test_wandb_offline_run_holds_config_curves_and_results(run_env, tmp_path):
@@ -58,7 +58,7 @@ def test_unreachable_hub_model_is_one_clear_message(run_env, tmp_path):
     """Offline by default (without HF_HUB_OFFLINE the hub client would retry for a minute)."""
     env = {k: v for k, v in run_env.items() if k != "HF_HUB_OFFLINE"}
     done = run(env, tmp_path / "run", "logger=none", "model=opt125m", "method=lora",
-               "trainer.max_steps=1")
+               "trainer.max_steps=1", process=True)  # the hub reads HF_HUB_OFFLINE on import
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "model.name_or_path=DIR" in errors[0]

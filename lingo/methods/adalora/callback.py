@@ -43,8 +43,8 @@ class AllocationCallback(TrainerCallback):
                                  args.get_warmup_steps(state.max_steps))
         if self.samples and is_main_process():
             check_sampling(self.method, schedule, state.max_steps)
-        if self.resume_from is not None:
-            saved = load_allocator_state(self.resume_from)
+        saved = load_allocator_state(self.resume_from) if self.resume_from else {}
+        if saved:  # none in a checkpoint of a run that never allocates (method.allocate=false)
             tuner.rankallocator.load_state_dict(saved["allocator"])
             self.rank_pattern = saved["rank_pattern"]
         if self.method.allocate:
