@@ -1,6 +1,6 @@
 """Train one model with one method on one task: ``python train.py model=... method=... task=...``.
 
-A thin Hydra entrypoint; the logic lives in :mod:`lingo.pipeline`.
+A thin Hydra entrypoint; the run is :mod:`lingo.pipeline`, its exit codes :mod:`lingo.entrypoint`.
 """
 
 import sys
