@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     validate(cfg)
     # names without an Enum: a method or a tokenizer is a module, and its registry the list
-    method_unit, _ = get_method(cfg.method.name), tokenizer_class(cfg.tokenizer.name)
+    method_unit = get_method(cfg.method.name)
+    tokenizer_class(cfg.tokenizer.name)
     # the Trainer's bars, and those of saving a model or a split (for the process: set per job)
     if cfg.trainer.progress_bar:
         enable_progress_bar()
@@ -100,7 +101,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                       cfg.seed, multi_label=data.multi_label)
     arch = resolve_arch(cfg.model.arch, net.config)  # auto: from the loaded model_type
     lengths = {k: token_lengths(ds) for k, ds in datasets.items()}
-    check_positions(net, cfg.model, int(max(n.max() for n in lengths.values())))
+    check_positions(net, cfg.model, arch, int(max(n.max() for n in lengths.values())))
     method = method_unit(cfg.method, RunContext(
         arch=arch, seed=cfg.seed, new_token_ids=tuple(tokenizer.new_token_ids),
         run_dir=run_dir, resume_from=resume_from, title=run_name(cfg)))

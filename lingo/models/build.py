@@ -154,18 +154,18 @@ def count_parameters(net: torch.nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
-def check_positions(net: PreTrainedModel, model: ModelConfig, longest: int) -> None:
+def check_positions(net: PreTrainedModel, model: ModelConfig, arch: str, longest: int) -> None:
     """A model with a table of learned positions (OPT, GPT-2, BERT and ESM with absolute
     positions) cannot read more tokens than the table has: refused here with the limit, instead
     of an index error deep inside torch's embedding. ALiBi (DNABERT-2) and rotary positions
-    (Llama, ESM's rotary variant) have no table."""
+    (Llama, ESM's rotary variant) have no table. ``arch``: model.arch as resolved (auto: from
+    the loaded model)."""
     config = net.config
     rotary = getattr(config, "position_embedding_type", "absolute") != "absolute"
     limit = getattr(config, "max_position_embeddings", None)
     if limit and getattr(config, "model_type", None) == "esm":  # positions start after the pad id
         limit -= (config.pad_token_id or 0) + 1
-    if (resolve_arch(model.arch, config) in ("dnabert2", "llama") or rotary or not limit
-            or longest <= limit):
+    if arch in ("dnabert2", "llama") or rotary or not limit or longest <= limit:
         return
     raise LingoError(f"the longest input is {longest} tokens and model={model.name} has "
                      f"{limit} positions: set tokenizer.max_length={limit} or lower")

@@ -189,11 +189,12 @@ def test_inputs_longer_than_the_position_table_are_refused(name, limit):
         net = on_meta(name)
     table = net.config.max_position_embeddings
     if limit is None:
-        check_positions(net, config, 10 * table)
+        check_positions(net, config, config.arch, 10 * table)
         return
-    check_positions(net, config, limit)  # as many as the table holds (ESM: after the pad id)
+    # as many as the table holds (ESM: after the pad id)
+    check_positions(net, config, config.arch, limit)
     with pytest.raises(LingoError, match=f"has {limit} positions: set tokenizer.max_length="):
-        check_positions(net, config, limit + 1)
+        check_positions(net, config, config.arch, limit + 1)
 
 
 def test_a_half_precision_checkpoint_trains_from_fp32_weights(tmp_path):
