@@ -6,7 +6,8 @@ shape, LoRA / AdaLoRA / ARS on prom_tata and H3; (2) equivalence: tiny_opt to co
 prom_tata, dev AUC, both sides, >= 2 seeds; (3) ARS overhead vs PEFT AdaLoRA and LoRA, the
 three trained side by side, taking turns;
 (4) evaluation throughput and peak memory; (5) ``make tables`` over 1,000 synthetic runs;
-(6) GPU (skipped without CUDA); (7) ``lingo-predict``: merged vs not, one call vs three.
+(6) GPU (skipped without CUDA); (7) ``lingo-predict``: merged vs not, one call vs three;
+(8) ``lingo-explain mutagenesis`` vs each variant as a row of ``lingo-predict``.
 ``--smoke`` runs every section with a tiny model and 1-2 steps (the test's mode).
 """
 
@@ -32,10 +33,12 @@ FULL = dict(model="opt125m", tasks=["prom_tata", "h3"], methods=["lora", "adalor
             warmup=1, steps=5, eval_rows=32, equiv_model="tiny_opt", equiv_steps=1000,
             equiv_seeds=[1, 2, 3], equiv_lr=3e-3, tables=1000, predict_steps=20, predict_rows=None,
             alloc_reps=10, precision_reps=3, precision_tokens=8 * 170,
-            overhead_tasks=["prom_tata"], overhead_steps=6)
+            overhead_tasks=["prom_tata"], overhead_steps=6, explain_rows=None, explain_lm_rows=2,
+            explain_cnn_epochs=2)
 SMOKE = dict(FULL, model="tiny_opt", tasks=["prom_tata"], warmup=1, steps=1, eval_rows=4,
              equiv_steps=3, equiv_seeds=[1], tables=20, predict_steps=2, predict_rows=16,
-             alloc_reps=2, precision_reps=1, precision_tokens=64, overhead_steps=1)
+             alloc_reps=2, precision_reps=1, precision_tokens=64, overhead_steps=1,
+             explain_rows=3, explain_lm_rows=1, explain_cnn_epochs=1)
 
 
 def env() -> dict:
@@ -366,6 +369,64 @@ def predict(p: dict, tmp: Path, lines: list, out: dict) -> None:
                       round(3 * rows / together, 2), round(3 * rows / apart, 2), "sequences/s"))
 
 
+def explain(p: dict, tmp: Path, lines: list, out: dict) -> None:
+    """(8) saturation mutagenesis of prom_tata's test sequences by ``lingo-explain`` against
+    every variant written as a row and scored by plain ``lingo-predict`` (same batch size),
+    CLI wall time: the CNN and k-mer LR on the whole split, an OPT-125M-shaped LoRA run (random
+    weights: speed only) on 2 sequences."""
+    from lingo.explain.mutagenesis import variants
+
+    test = Path(env()["LINGO_DATA_DIR"]) / "GUE" / "prom" / "prom_300_tata" / "test.csv"
+    header, *rows = test.read_text().splitlines()
+    quick = ["method=none", "task=prom_tata", "logger=none", "trainer.progress_bar=false"]
+    arms = (("cnn", ["model=cnn", *quick, f"trainer.epochs={p['explain_cnn_epochs']}"],
+             p["explain_rows"]),
+            ("kmer_lr", ["model=kmer_lr", *quick], p["explain_rows"]),
+            ("lora", [f"model={p['model']}", "model.init=random", "method=lora",
+                      "task=prom_tata", "logger=none", "trainer.progress_bar=false",
+                      "trainer.max_steps=2", "trainer.eval_steps=2"], p["explain_lm_rows"]))
+    out["explain"] = {}
+    for name, overrides, count in arms:
+        run_dir = tmp / f"explain-{name}"
+        done = subprocess.run([sys.executable, "train.py", *overrides, "seed=1",
+                               f"output_root={tmp / 'explain-outputs'}",
+                               f"hydra.run.dir={run_dir}"], cwd=REPO, env=env(),
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"training the {name} run failed:\n{done.stderr[-3000:]}")
+        kept = rows[: count or len(rows)]
+        source = tmp / f"explain-{name}.csv"
+        source.write_text("\n".join([header, *kept]) + "\n")
+        as_rows = tmp / f"explain-{name}-variants.fa"
+        with as_rows.open("w") as handle:
+            for i, row in enumerate(kept):
+                for j, text in enumerate(variants(row.split(",")[0])[1:]):
+                    handle.write(f">s{i}v{j}\n{text}\n")
+        n_variants = sum(3 * len(row.split(",")[0]) for row in kept)
+
+        def timed(module: str, *args: str) -> float:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", module, *args, "--batch-size", "128",
+                                   "--no-progress"], cwd=REPO, env=env(),
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{module} failed:\n{done.stderr[-3000:]}")
+            return time.perf_counter() - started
+
+        ours = timed("lingo.explain", "mutagenesis", "--run", str(run_dir), "--input",
+                     str(source), "--out", str(tmp / f"explain-{name}-out"), "--figures", "0",
+                     "--max-sequences", str(len(kept)))
+        base = timed("lingo.predict", "--run", str(run_dir), "--input", str(as_rows),
+                     "--output", str(tmp / f"explain-{name}-predicted.csv"))
+        out["explain"][name] = {"sequences": len(kept), "variants": n_variants,
+                                "mutagenesis_s": round(ours, 3), "predict_rows_s": round(base, 3)}
+        lines.append(line(f"mutagenesis_seq_per_s/{name}", f"lingo-explain mutagenesis, {name}, "
+                          f"{len(kept)} prom_tata test sequences ({n_variants:,} variants), CLI "
+                          "wall time: vs each variant as a row of lingo-predict",
+                          float(f"{len(kept) / ours:.4g}"), float(f"{len(kept) / base:.4g}"),
+                          "sequences/s"))
+
+
 # ------------------------------------------------------------------------------- output
 MACHINE = describe_machine()
 DATE = today()
@@ -411,7 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench")
     parser.add_argument("--sections", help="comma-separated subset (development)",
                         default="training,overhead,allocator,precision,batches,equivalence,"
-                        "tables,gpu,predict")
+                        "tables,gpu,predict,explain")
     args = parser.parse_args(argv)
     p = SMOKE if args.smoke else FULL
     sections = set(args.sections.split(","))
@@ -430,7 +491,8 @@ def main(argv: list[str] | None = None) -> None:
                               ("equivalence", lambda: equivalence(p, tmp, lines, out)),
                               ("tables", lambda: tables(p, tmp, lines, out)),
                               ("gpu", lambda: gpu(lines, out)),
-                              ("predict", lambda: predict(p, tmp, lines, out))):
+                              ("predict", lambda: predict(p, tmp, lines, out)),
+                              ("explain", lambda: explain(p, tmp, lines, out))):
             if name in sections:
                 t0 = time.perf_counter()
                 section()

@@ -83,7 +83,7 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
-def _replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_bytes_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -144,7 +144,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    _replace_atomically(path, lambda handle: handle.write(text.encode()))
+    write_bytes_atomic(path, lambda handle: handle.write(text.encode()))
 
 
 def _clean(value: Any) -> Any:
@@ -179,7 +179,7 @@ def save_predictions(path: Path, logits: Any, labels: Any) -> None:
     the test rows in file order, atomically (bootstrap intervals are computed from them)."""
     import numpy as np
 
-    _replace_atomically(path, lambda handle: np.savez(
+    write_bytes_atomic(path, lambda handle: np.savez(
         handle, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels)))
 
 

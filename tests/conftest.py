@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import logging
 import os
 import subprocess
@@ -37,6 +38,18 @@ def load_script(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, one thread per worker (and in the processes its tests start): two
+    workers each running torch on both cores would fight over them, and spin-waiting OpenMP
+    threads made such a suite slower than one process."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @dataclass
@@ -159,6 +172,33 @@ def tiny_promoters(data_dir: Path, tmp_path: Path) -> Path:
         kept = [r for r in rows if r.endswith(",0")][:8] + [r for r in rows if r.endswith(",1")][:8]
         (folder / f"{split}.csv").write_text("\n".join([header, *kept]) + "\n")
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
+    """``python train.py experiment=demo`` as a user starts it, in a process, with no file
+    outside the repository: trained once per test session, whichever pytest-xdist worker asks
+    first (the others wait on a file lock and read it); tests/test_demo.py checks it, the
+    explanation tests read what it learned."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()  # an xdist worker's: its session's is above it
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    run_dir, record = shared / "demo", shared / "demo.json"
+    with FileLock(str(shared / "demo.lock")):
+        if not record.is_file():
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("LINGO_", "WANDB_"))}
+            env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"))
+            cmd = [sys.executable, "train.py", "experiment=demo", f"hydra.run.dir={run_dir}"]
+            try:
+                done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                                      timeout=900)
+                ended = [done.returncode, done.stdout, done.stderr]
+            except subprocess.TimeoutExpired as late:  # recorded: no other worker retries
+                ended = [124, str(late.stdout or ""), f"timed out after 900 s: {late.stderr}"]
+            record.write_text(json.dumps(ended))
+    return run_dir, Finished(*json.loads(record.read_text()))
 
 
 @pytest.fixture

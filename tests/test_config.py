@@ -54,7 +54,7 @@ def test_groups_hold_the_issue_options():
     assert {"fmft", "lora", "adalora"} <= set(METHODS)
     yeast = {"h3", "h3k4me1", "h3k4me2", "h3k4me3", "h3k9ac", "h3k14ac", "h3k36me3", "h3k79me3",
              "h4", "h4ac"}
-    assert yeast | {"prom_all", "prom_notata", "prom_tata", "gue_folder", "demo",
+    assert yeast | {"prom_all", "prom_notata", "prom_tata", "gue_folder", "demo", "synthetic_ctcf",
                     "histone_human"} == set(TASKS)
 
 

@@ -57,6 +57,7 @@ class DnaCnn(nn.Module):
                  pool: int, dropout: float, hidden: int) -> None:
         super().__init__()
         self.multi_label = multi_label
+        self.input_length: int | None = None  # the one-hot length it trained at (set by load)
         blocks, width = [], 4
         for out in channels:
             blocks += [nn.Conv1d(width, out, kernel_size, padding="same"), nn.ReLU(),
@@ -93,6 +94,7 @@ def load(model_dir: Path) -> tuple[DnaCnn, dict[str, Any]]:
     saved = json.loads((Path(model_dir) / SETTINGS).read_text())
     net = DnaCnn(saved["num_labels"], saved["multi_label"], **saved["shape"])
     net.load_state_dict(load_file(str(Path(model_dir) / WEIGHTS)))
+    net.input_length = saved["length"]
     return net.eval(), saved
 
 

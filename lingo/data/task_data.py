@@ -17,6 +17,7 @@ class Split:
     sequences: list[str]  # upper-case, ACGTN only
     labels: np.ndarray  # int64, shape (n,); multi-label: float32, shape (n, num_labels)
     source: str  # where it came from (file path, or a description)
+    sites: np.ndarray | None = None  # synthetic tasks: each planted motif's start (-1: none)
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -36,6 +37,7 @@ class Split:
             sequences=[self.sequences[i] for i in index],
             labels=self.labels[index],
             source=f"{self.source} ({name} part)",
+            sites=None if self.sites is None else self.sites[index],
         )
 
 

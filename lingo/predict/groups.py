@@ -3,6 +3,7 @@ model whose adapters are switched."""
 
 import json
 import logging
+from typing import Any
 
 import torch
 from omegaconf import OmegaConf
@@ -16,7 +17,7 @@ MERGEABLE = ("LORA", "ADALORA")
 
 def group_key(run: Run) -> tuple:
     """What runs on one base share: the base model, the vocabulary, the PEFT type and the
-    number of labels; an FMFT run is a whole model, never shared."""
+    number of labels; an FMFT run or a baseline is a whole model, never shared."""
     if run.peft_type is None:
         return (str(run.path),)
     model, tokenizer = run.cfg.model, run.tokenizer
@@ -42,6 +43,8 @@ def group_runs(runs: list[Run]) -> list[list[Run]]:
 def describe_group(group: list[Run]) -> str:
     first = group[0]
     m = first.cfg.model
+    if first.baseline:
+        return f"{m.name} baseline, {first.num_labels} labels"
     if first.peft_type is None:
         return f"{m.name} full model (fmft), {first.num_labels} labels"
     seed = f", seed {first.cfg.seed}" if m.init == "random" else ""
@@ -50,6 +53,8 @@ def describe_group(group: list[Run]) -> str:
 
 
 def why_apart(a: Run, b: Run) -> str:
+    if a.baseline or b.baseline:
+        return "a classical baseline is a model of its own"
     if a.peft_type is None or b.peft_type is None:
         return "a full fine-tuned (fmft) model is a whole model of its own"
     (base_a, vocab_a, peft_a, labels_a), (base_b, vocab_b, peft_b, labels_b) = (
@@ -82,14 +87,20 @@ def log_grouping(groups: list[list[Run]]) -> None:
 
 def load_group(
     group: list[Run], device: torch.device, merge: bool, index: int,
-) -> tuple[torch.nn.Module, list[str | None]]:
-    """The group's model and the adapter name of each run (None: a full model)."""
+) -> tuple[Any, list[str | None]]:
+    """The group's model and the adapter name of each run (None: a full model). A baseline's
+    model is its CNN module or its fitted scikit-learn pipeline."""
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
     from lingo.models import build_model, peft_deprecation_silenced
 
     first = group[0]
+    if first.baseline:
+        if merge:
+            log.info("--merge: group %d is a %s baseline; nothing to merge", index,
+                     first.baseline)
+        return load_baseline(first, device), [None]
     if first.peft_type is None:
         net = AutoModelForSequenceClassification.from_pretrained(
             str(first.path / "model"), trust_remote_code=first.cfg.model.trust_remote_code,
@@ -118,3 +129,18 @@ def load_group(
                      first.peft_type)
             return net.to(device).eval(), [None]
     return net.to(device).eval(), names
+
+
+def load_baseline(run: Run, device: torch.device) -> Any:
+    """A baseline's saved model: the CNN (on ``device``) or the k-mer LR pipeline."""
+    model_dir = run.path / "model"
+    if run.baseline == "cnn":
+        from lingo.baselines import cnn
+
+        net, _ = cnn.load(model_dir)
+        return net.to(device)
+    import joblib
+
+    from lingo.baselines.kmer_lr import MODEL_FILE
+
+    return joblib.load(model_dir / MODEL_FILE)

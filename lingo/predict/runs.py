@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
+BASELINE_FILES = {"cnn": ("cnn.json", "model.safetensors"), "kmer_lr": ("kmer_lr.joblib",)}
 
 
 @dataclass
@@ -32,13 +33,19 @@ class Run:
     cfg: DictConfig
     metrics: dict[str, Any]
     peft_type: str | None  # LORA, ADALORA, ... from model/adapter_config.json; None: full model
-    tokenizer: "DNATokenizer"
+    tokenizer: "DNATokenizer | None"  # None: a classical baseline (it reads bases itself)
     column: str = ""  # the output columns' prefix (the task, or task:dir when ambiguous)
     group_key: tuple = field(default=())  # set by lingo.predict.groups.group_runs
 
     @property
     def task(self) -> str:
         return str(self.metrics.get("task") or self.cfg.task.name)
+
+    @property
+    def baseline(self) -> str | None:
+        """``cnn`` or ``kmer_lr`` for a classical baseline; None for a language model."""
+        arch = str(self.cfg.model.arch)
+        return arch if arch in BASELINE_ARCHES else None
 
     @property
     def num_labels(self) -> int:
@@ -56,8 +63,8 @@ class Run:
 
 
 def load_run(path: Path) -> Run:
-    """A completed language-model run: its config read against the schema and its tokenizer
-    built; a LingoError says why a directory cannot predict."""
+    """A completed run (a language model's, with its tokenizer built, or a baseline's): its
+    config read against the schema; a LingoError says why a directory cannot predict."""
     from lingo.tokenization import build_tokenizer
 
     path = Path(path)
@@ -79,8 +86,12 @@ def load_run(path: Path) -> Run:
         raise LingoError(f"--run {path}: {CONFIG} does not match the config schema "
                          f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
     if cfg.model.arch in BASELINE_ARCHES:
-        raise LingoError(f"--run {path}: model={cfg.model.name} is a classical baseline; "
-                         "lingo-predict scores language-model runs")
+        needed = BASELINE_FILES[cfg.model.arch]
+        missing = [name for name in needed if not (model_dir / name).is_file()]
+        if missing:
+            raise LingoError(f"--run {path}: model/ lacks {missing[0]}: not a complete "
+                             f"model={cfg.model.name} run")
+        return Run(path, cfg, metrics, None, None)
     adapter = model_dir / ADAPTER_CONFIG
     peft_type = json.loads(adapter.read_text()).get("peft_type") if adapter.is_file() else None
     if peft_type is None and not (model_dir / "config.json").is_file():
@@ -91,6 +102,17 @@ def load_run(path: Path) -> Run:
         log.warning("%s: metrics.json has no sequence_length (an older run); sequences are "
                     "scored whole (truncated by the tokenizer), not windowed", path)
     return run
+
+
+def load_runs(run_dirs: list[Path]) -> list[Run]:
+    """Every ``--run`` loaded and given its output name; a directory given twice is refused."""
+    resolved = [Path(p).resolve() for p in run_dirs]
+    twice = {str(p) for p in resolved if resolved.count(p) > 1}
+    if twice:
+        raise LingoError(f"--run {sorted(twice)[0]} is given twice")
+    runs = [load_run(Path(p)) for p in run_dirs]
+    name_columns(runs)
+    return runs
 
 
 def name_columns(runs: list[Run]) -> None:

@@ -2,7 +2,8 @@
 their aggregation per sequence, and the training metrics' prediction rule."""
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ def window_step(length: int | None, stride: int | None) -> int:
 
 
 def score_run(
-    net: torch.nn.Module, run: Run, records: list[Record], stride: int | None, batch_size: int,
+    net: Any, run: Run, records: list[Record], stride: int | None, batch_size: int,
     device: torch.device, dtype: torch.dtype | None, progress: "tqdm",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-window probabilities of one run: (probabilities [n_windows, labels], owner index)."""
@@ -53,11 +54,33 @@ def score_run(
 
 
 def probabilities(
-    net: torch.nn.Module, run: Run, texts: list[str], batch_size: int, device: torch.device,
+    net: Any, run: Run, texts: list[str], batch_size: int, device: torch.device,
     dtype: torch.dtype | None, progress: "tqdm",
 ) -> np.ndarray:
     """The run's probabilities for each DNA text [len(texts), labels], as in training: softmax,
-    or one sigmoid per label for a multi-label run; batches of similar lengths, in any order."""
+    or one sigmoid per label for a multi-label run."""
+    out = logits(net, run, texts, batch_size, device, dtype, progress)
+    return expit(out) if run.multi_label else softmax(out, axis=1)
+
+
+def logits(
+    net: Any, run: Run, texts: list[str], batch_size: int, device: torch.device,
+    dtype: torch.dtype | None, progress: "tqdm",
+) -> np.ndarray:
+    """The run's logits for each DNA text [len(texts), labels] (float64): a language model's
+    in batches of similar lengths, in any order; a baseline's from the bases themselves."""
+    if run.baseline == "kmer_lr":
+        from lingo.baselines.kmer_lr import predict_logits
+
+        out = predict_logits(net, texts, run.num_labels)
+        progress.update(-(-len(texts) // batch_size))
+        return out.astype(np.float64)
+    if run.baseline == "cnn":
+        from lingo.baselines.cnn import one_hot
+
+        x = one_hot(texts, net.input_length)
+        return _batched(net, len(texts), run.num_labels, batch_size, device, dtype, progress,
+                        lambda rows: {"x": x[rows]}, lambda out: out)
     from lingo.training.collator import PadCollator
 
     ids, truncated = run.tokenizer.encode(texts)
@@ -66,17 +89,31 @@ def probabilities(
                     run.column, run.tokenizer.max_length, truncated, len(texts))
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     collate = PadCollator(run.tokenizer.pad_token_id, run.tokenizer.attend_to_padding)
-    logits = np.zeros((len(ids), run.num_labels), dtype=np.float64)
+
+    def batch(rows: list[int]) -> dict[str, torch.Tensor]:
+        padded = collate([{"input_ids": ids[i], "labels": 0} for i in rows])
+        return {"input_ids": padded["input_ids"], "attention_mask": padded["attention_mask"]}
+
+    return _batched(net, len(texts), run.num_labels, batch_size, device, dtype, progress,
+                    batch, lambda out: out.logits, order)
+
+
+def _batched(
+    net: torch.nn.Module, n: int, num_labels: int, batch_size: int, device: torch.device,
+    dtype: torch.dtype | None, progress: "tqdm",
+    inputs: Callable[[list[int]], dict[str, torch.Tensor]],
+    output: Callable[[Any], torch.Tensor], order: list[int] | None = None,
+) -> np.ndarray:
+    order = list(range(n)) if order is None else order
+    out = np.zeros((n, num_labels), dtype=np.float64)
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.bfloat16,
                                                 enabled=dtype is not None):
-        for start in range(0, len(order), batch_size):
+        for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
-            batch = collate([{"input_ids": ids[i], "labels": 0} for i in rows])
-            out = net(input_ids=batch["input_ids"].to(device),
-                      attention_mask=batch["attention_mask"].to(device))
-            logits[rows] = out.logits.float().cpu().numpy()
+            found = output(net(**{k: v.to(device) for k, v in inputs(rows).items()}))
+            out[rows] = found.float().cpu().numpy()
             progress.update(1)
-    return expit(logits) if run.multi_label else softmax(logits, axis=1)
+    return out
 
 
 def predicted(probs: np.ndarray, multi_label: bool) -> list:

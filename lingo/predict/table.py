@@ -14,7 +14,7 @@ import torch
 from lingo.errors import LingoError
 from lingo.predict.groups import group_runs, load_group, log_grouping
 from lingo.predict.inputs import read_sequences
-from lingo.predict.runs import load_run, name_columns
+from lingo.predict.runs import load_runs
 from lingo.predict.scoring import aggregate, n_batches, predicted, score_run
 from lingo.results import write_atomic
 from lingo.training.precision import compute_device, resolve_precision
@@ -34,14 +34,9 @@ def predict(
         raise LingoError(f"--batch-size {batch_size}: use 1 or more")
     if stride is not None and stride < 1:
         raise LingoError(f"--stride {stride}: use 1 or more (bp)")
-    resolved = [Path(p).resolve() for p in run_dirs]
-    twice = {str(p) for p in resolved if resolved.count(p) > 1}
-    if twice:
-        raise LingoError(f"--run {sorted(twice)[0]} is given twice")
     records = read_sequences(Path(input_path))
     log.info("%d sequences from %s", len(records), input_path)
-    runs = [load_run(Path(p)) for p in run_dirs]
-    name_columns(runs)
+    runs = load_runs(run_dirs)
     groups = group_runs(runs)
     log_grouping(groups)
     device = compute_device()

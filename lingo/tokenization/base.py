@@ -74,6 +74,19 @@ class DNATokenizer(ABC):
         """Bases no token covers (a k-mer tokenizer's short tail); 0 for lossless ones."""
         return 0
 
+    def base_spans(self, sequence: str) -> list[tuple[int, int]]:
+        """The bases ``[start, end)`` each DNA token covers, in token order (attributions are
+        spread over them): by default the letters each token decodes to, one after another."""
+        spans, start = [], 0
+        for token in self.pieces(sequence)[1]:
+            width = sum(c in BASES for c in self.decode([token]))
+            spans.append((start, start + width))
+            start += width
+        if start != len(sequence) - self.dropped_bases(sequence):
+            raise LingoError(f"tokenizer {self.name}: its DNA tokens spell {start} bases of a "
+                             f"{len(sequence)}-bp sequence, so they cannot be mapped to bases")
+        return spans
+
     def identity(self) -> str:
         return f"{type(self).__name__}|{self.vocabulary()}|{self.settings()}"
 

@@ -26,5 +26,8 @@ class CharTokenizer(TextTokenizer):
             )
         self.ids = {base: vocab[base] for base in BASES}
 
+    def base_spans(self, sequence: str) -> list[tuple[int, int]]:
+        return [(i, i + 1) for i in range(len(sequence))]
+
     def dna_ids(self, sequence: str) -> list[int]:
         return [self.ids[base] for base in sequence]

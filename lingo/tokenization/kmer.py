@@ -48,6 +48,9 @@ class KmerTokenizer(TextTokenizer):
         return [self.ids.get(sequence[i : i + k], self.unk_id)
                 for i in range(0, len(sequence) - k + 1, self.stride)]
 
+    def base_spans(self, sequence: str) -> list[tuple[int, int]]:
+        return [(i, i + self.k) for i in range(0, len(sequence) - self.k + 1, self.stride)]
+
     def dropped_bases(self, sequence: str) -> int:
         """Bases after the last k-mer that start no k-mer of their own."""
         if len(sequence) < self.k:

@@ -54,6 +54,9 @@ class OneHotTokenizer(TextTokenizer):
                  f"{PAPER_ONEHOT_PAD} to max_length, never truncated") if self.paper_ids else ""
         return f"{super().settings()}|paper_ids={self.paper_ids}{paper}"
 
+    def base_spans(self, sequence: str) -> list[tuple[int, int]]:
+        return [(i, i + 1) for i in range(len(sequence))]
+
     def dna_ids(self, sequence: str) -> list[int]:
         if self.paper_ids:
             return [self.ids.get(base, self.unk_id) for base in sequence]

@@ -8,9 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+from scipy.special import softmax
 
 from lingo.baselines import run_baseline
 from lingo.baselines.cnn import DnaCnn, load, one_hot, predict_logits
@@ -22,6 +24,7 @@ from lingo.data import Split, TaskData, load_task
 from lingo.data.gue import read_split
 from lingo.errors import LingoError, NotRun
 from lingo.metrics import classification_metrics
+from lingo.predict.cli import main as predict_main
 from tests.conftest import REPO, run_train
 from tests.training.test_training import REQUIRED, train
 
@@ -129,9 +132,11 @@ def test_the_cnn_is_deterministic_with_the_seed(tmp_path):
 # ------------------------------------------------------------------------- real runs (slow)
 
 
+TEST_FILES = {"prom_tata": "prom/prom_300_tata/test.csv", "h3": "EMP/H3/test.csv"}
+
+
 def _test_rows(data_dir: Path, task: str) -> Split:
-    folder = {"prom_tata": "prom/prom_300_tata", "h3": "EMP/H3"}[task]
-    return read_split(data_dir / "GUE" / folder / "test.csv", "test", 2)
+    return read_split(data_dir / "GUE" / TEST_FILES[task], "test", 2)
 
 
 def _saved_model_logits(run_dir: Path, model: str, sequences: list[str]) -> np.ndarray:
@@ -179,6 +184,12 @@ def test_a_baseline_run_writes_a_complete_run_dir(run_env, data_dir, tmp_path, m
     saved = np.load(run_dir / "test_predictions.npz")  # for validate's paired intervals
     assert np.array_equal(saved["labels"], test.labels)
     assert np.allclose(saved["logits"], logits, atol=1e-5)
+    out = tmp_path / "predicted.csv"  # lingo-predict scores a baseline run as the run did
+    assert predict_main(["--run", str(run_dir), "--input", str(data_dir / "GUE" / TEST_FILES[
+        task]), "--output", str(out), "--no-progress"]) == 0
+    predicted = pd.read_csv(out)
+    assert np.allclose(predicted[f"{task}/p1"], softmax(logits, axis=1)[:, 1], atol=1e-5)
+    assert (predicted[f"{task}/pred"] == logits.argmax(axis=1)).all()
 
 
 @pytest.mark.slow

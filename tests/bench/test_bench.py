@@ -22,11 +22,11 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
     for key in ("machine", "date", "bench_seconds", "section_seconds", "train_throughput_ratio",
                 "ars_vs_adalora_step_ratio", "ars_vs_lora_step_ratio", "train_throughput_ratios",
                 "allocator", "precision", "batches", "equivalence", "tables", "gpu", "predict",
-                "lines"):
+                "explain", "lines"):
         assert key in results, key
     assert set(results["section_seconds"]) == {"training", "overhead", "allocator", "precision",
                                                "batches", "equivalence", "tables", "gpu",
-                                               "predict"}
+                                               "predict", "explain"}
     assert isinstance(results["train_throughput_ratio"], float)
     assert isinstance(results["ars_vs_adalora_step_ratio"], float)
     assert isinstance(results["ars_vs_adalora_paired_bound"], float)
@@ -45,7 +45,8 @@ def test_bench_smoke_writes_every_figure(run_env: dict[str, str], tmp_path: Path
                    "batch_label_share_sd/prom_tata", "equivalence_dev_auc/ours",
                    "equivalence_dev_auc/ours_fast",
                    "tables_aggregation_s", "tables_cli_s", "gpu", "predict_merged_seq_per_s",
-                   "predict_three_adapters_seq_per_s"):
+                   "predict_three_adapters_seq_per_s", "mutagenesis_seq_per_s/cnn",
+                   "mutagenesis_seq_per_s/kmer_lr", "mutagenesis_seq_per_s/lora"):
         assert prefix in keys, prefix
     for line in results["lines"]:
         assert {"figure", "value", "baseline", "ratio", "machine", "date"} <= line.keys()

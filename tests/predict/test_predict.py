@@ -111,7 +111,7 @@ def test_a_run_that_did_not_complete_is_refused(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_a_classical_baseline_run_is_refused_by_name(tmp_path, capsys):
+def test_a_baseline_run_without_its_model_file_is_refused_by_name(tmp_path, capsys):
     run = tmp_path / "run"
     (run / "model").mkdir(parents=True)
     (run / "metrics.json").write_text('{"status": "completed"}')
@@ -120,7 +120,8 @@ def test_a_classical_baseline_run_is_refused_by_name(tmp_path, capsys):
     inp = tmp_path / "x.fa"
     inp.write_text(">a\nACGT\n")
     assert main(["--run", str(run), "--input", str(inp), "--output", str(tmp_path / "o")]) == 2
-    assert "model=kmer_lr is a classical baseline" in capsys.readouterr().err
+    assert "model/ lacks kmer_lr.joblib: not a complete model=kmer_lr run" in (
+        capsys.readouterr().err)
 
 
 # ------------------------------------------------------------------------------- slow: runs

@@ -1,0 +1,93 @@
+"""One run's log-odds for DNA texts, for every run kind (a language model with any adapter,
+merged or not; ``cnn``; ``kmer_lr``). Runs on one base model share it, as in lingo-predict."""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import logsumexp
+
+from lingo.errors import LingoError
+from lingo.predict.groups import group_runs, load_group, log_grouping
+from lingo.predict.runs import Run, load_runs
+from lingo.predict.scoring import logits
+from lingo.training.precision import compute_device, resolve_precision
+
+log = logging.getLogger(__name__)
+
+
+def log_odds(out: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Each label's log-odds from logits: a sigmoid's logit itself; under a softmax, the
+    label's logit against the log-sum-exp of the others."""
+    if multi_label or out.shape[1] == 1:
+        return out
+    result = np.empty_like(out)
+    for j in range(out.shape[1]):
+        result[:, j] = out[:, j] - logsumexp(np.delete(out, j, axis=1), axis=1)
+    return result
+
+
+@dataclass
+class Scorer:
+    run: Run
+    net: Any  # the group's model with this run's adapter active
+    adapter: str | None
+    device: torch.device
+    dtype: torch.dtype | None  # bf16 autocast, or None (fp32)
+    batch_size: int
+
+    @property
+    def length(self) -> int | None:
+        """The longest input the run scores whole (its task's sequence_length; a CNN's
+        one-hot length); None: no limit recorded."""
+        if self.run.baseline == "cnn":
+            return int(self.net.input_length)
+        return self.run.sequence_length
+
+    def log_odds(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), labels) float64: each label's log-odds (see :func:`log_odds`)."""
+        if self.adapter is not None:
+            self.net.set_adapter(self.adapter)
+        out = logits(self.net, self.run, texts, self.batch_size, self.device, self.dtype,
+                     _Silent())
+        return log_odds(out, self.run.multi_label)
+
+    def check_length(self, record_id: str, sequence: str) -> None:
+        if self.length and len(sequence) > self.length:
+            raise LingoError(
+                f"record {record_id!r} has {len(sequence)} bp, more than the {self.length} bp "
+                f"that {self.run.path} scores whole: cut it to {self.length} bp or less")
+
+
+class _Silent:
+    """No progress bar: the callers count their own units (variants, records)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def scorers(
+    run_dirs: list[Path], precision: str = "auto", merge: bool = False, batch_size: int = 128,
+) -> Iterator[Scorer]:
+    """A scorer per run, in the order of the runs within each group; a group's base model is
+    loaded once, and released (from its scorers too) before the next group's is loaded."""
+    if batch_size < 1:
+        raise LingoError(f"--batch-size {batch_size}: use 1 or more")
+    groups = group_runs(load_runs(run_dirs))
+    log_grouping(groups)
+    device = compute_device()
+    precision = resolve_precision(precision, device)
+    dtype = torch.bfloat16 if precision == "bf16" else None
+    log.info("device %s, precision %s", device, precision)
+    for index, group in enumerate(groups, start=1):
+        net, adapters = load_group(group, device, merge, index)
+        given = [Scorer(run, net, adapter, device, dtype, batch_size)
+                 for run, adapter in zip(group, adapters, strict=True)]
+        yield from given
+        for scorer in given:
+            scorer.net = None
+        del net, given
