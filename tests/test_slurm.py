@@ -116,8 +116,7 @@ def _wait_for(predicate, timeout_s: float, what: str, driver: subprocess.Popen):
 def test_preempted_task_is_requeued_and_resumes(slurm, tmp_path):
     """SIGUSR2 is what SLURM sends signal_delay_s before the time limit or on preemption:
     submitit requeues the task, and the run resumes from its last complete checkpoint."""
-    # long enough that the task is still running when it is cancelled, whatever the load
-    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.max_steps=2000",
+    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.max_steps=60",
            "trainer.eval_steps=5", f"output_root={tmp_path}", *LAUNCHER]
     driver = subprocess.Popen(cmd, cwd=REPO, env=_env(slurm, tmp_path / "cache"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -167,7 +166,8 @@ def test_a_failed_run_fails_the_sweep(slurm, tmp_path):
 def test_a_task_killed_without_result_fails_the_sweep(slurm, tmp_path):
     """A task that dies without writing its result (scancel, out of memory, a lost node) is seen
     through sacct: the driver stops waiting, names the task's state and shows its stderr."""
-    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.max_steps=60",
+    # long enough that the task is still running when it is cancelled, whatever the load
+    cmd = [sys.executable, "train.py", "-m", *TINY, "method=lora", "trainer.max_steps=2000",
            "trainer.eval_steps=5", f"output_root={tmp_path}", *LAUNCHER]
     driver = subprocess.Popen(cmd, cwd=REPO, env=_env(slurm, tmp_path / "cache"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
