@@ -12,7 +12,6 @@ attribution (summed over the embedding) is spread evenly over the bases it cover
 base's value is its share of every token that reads it. Computed in fp32.
 """
 
-import logging
 import sys
 from collections.abc import Callable
 
@@ -20,19 +19,9 @@ import numpy as np
 import torch
 
 from lingo.errors import LingoError
-from lingo.explain.scorer import Scorer
+from lingo.explain.scorer import Scorer, label_log_odds
 from lingo.explain.scores import BaseScores, one_hot
 from lingo.predict.inputs import Record
-
-log = logging.getLogger(__name__)
-
-
-def label_log_odds(logits: torch.Tensor, label: int, multi_label: bool) -> torch.Tensor:
-    """The label's log-odds from logits, differentiably (as :func:`scorer.log_odds`)."""
-    if multi_label or logits.shape[1] == 1:
-        return logits[:, label]
-    others = torch.cat([logits[:, :label], logits[:, label + 1 :]], dim=1)
-    return logits[:, label] - torch.logsumexp(others, dim=1)
 
 
 def attributions(

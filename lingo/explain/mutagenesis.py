@@ -2,7 +2,6 @@
 the change in each label's log-odds. All variants of a batch of sequences go through the model
 together, so a forward pass is full whatever the sequence length."""
 
-import logging
 import sys
 
 import numpy as np
@@ -12,8 +11,6 @@ from lingo.errors import LingoError
 from lingo.explain.scorer import Scorer
 from lingo.explain.scores import ALPHABET, BaseScores
 from lingo.predict.inputs import Record
-
-log = logging.getLogger(__name__)
 
 VARIANTS_PER_CALL = 4096  # texts handed to the scorer at once (it batches them itself)
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import logsumexp
 
 from lingo.errors import LingoError
 from lingo.predict.groups import group_runs, load_group, log_grouping
@@ -20,15 +19,21 @@ from lingo.training.precision import compute_device, resolve_precision
 log = logging.getLogger(__name__)
 
 
+def label_log_odds(logits: torch.Tensor, label: int, multi_label: bool) -> torch.Tensor:
+    """One label's log-odds from logits, differentiably (attributions follow its gradient): a
+    sigmoid's logit itself; under a softmax, the label's logit against the log-sum-exp of the
+    others."""
+    if multi_label or logits.shape[1] == 1:
+        return logits[:, label]
+    others = torch.cat([logits[:, :label], logits[:, label + 1 :]], dim=1)
+    return logits[:, label] - torch.logsumexp(others, dim=1)
+
+
 def log_odds(out: np.ndarray, multi_label: bool) -> np.ndarray:
-    """Each label's log-odds from logits: a sigmoid's logit itself; under a softmax, the
-    label's logit against the log-sum-exp of the others."""
-    if multi_label or out.shape[1] == 1:
-        return out
-    result = np.empty_like(out)
-    for j in range(out.shape[1]):
-        result[:, j] = out[:, j] - logsumexp(np.delete(out, j, axis=1), axis=1)
-    return result
+    """Every label's log-odds (:func:`label_log_odds`) of a batch of logits."""
+    logits = torch.from_numpy(np.asarray(out, dtype=np.float64))
+    return torch.stack([label_log_odds(logits, j, multi_label) for j in range(out.shape[1])],
+                       dim=1).numpy()
 
 
 @dataclass
