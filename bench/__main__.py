@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import REPO, today
+from bench.common import REPO, small_gue_folder, today
 from lingo.training.precision import describe_machine, resolve_precision
 
 # "Ours" runs with the defaults (trainer.precision=auto: bf16 autocast where the CPU computes
@@ -34,11 +34,11 @@ FULL = dict(model="opt125m", tasks=["prom_tata", "h3"], methods=["lora", "adalor
             equiv_seeds=[1, 2, 3], equiv_lr=3e-3, tables=1000, predict_steps=20, predict_rows=None,
             alloc_reps=10, precision_reps=3, precision_tokens=8 * 170,
             overhead_tasks=["prom_tata"], overhead_steps=6, explain_rows=None, explain_lm_rows=2,
-            explain_cnn_epochs=2)
+            explain_cnn_epochs=2, run_rows=None)
 SMOKE = dict(FULL, model="tiny_opt", tasks=["prom_tata"], warmup=1, steps=1, eval_rows=4,
              equiv_steps=3, equiv_seeds=[1], tables=20, predict_steps=2, predict_rows=16,
              alloc_reps=2, precision_reps=1, precision_tokens=64, overhead_steps=1,
-             explain_rows=3, explain_lm_rows=1, explain_cnn_epochs=1)
+             explain_rows=3, explain_lm_rows=1, explain_cnn_epochs=1, run_rows=16)
 
 
 def env() -> dict:
@@ -61,6 +61,16 @@ def run_worker(spec: dict, tmp: Path, tag: str) -> dict:
     if done.returncode:
         raise RuntimeError(f"bench worker {tag} failed:\n{log.read_text()[-3000:]}")
     return json.loads(out_path.read_text())
+
+
+def run_task(p: dict, tmp: Path) -> list[str]:
+    """The task of the runs that sections (7) and (8) train and then time: prom_tata, or in
+    smoke mode a GUE folder of ``run_rows`` of its rows per split."""
+    if not p["run_rows"]:
+        return ["task=prom_tata"]
+    source = Path(env()["LINGO_DATA_DIR"]) / "GUE" / "prom" / "prom_300_tata"
+    folder = small_gue_folder(source, tmp / "run-task", p["run_rows"] // 2)
+    return ["task=gue_folder", f"task.path={folder}"]
 
 
 def ratio(a: float, b: float) -> float:
@@ -325,11 +335,11 @@ def gpu(lines: list, out: dict) -> None:
 def predict(p: dict, tmp: Path, lines: list, out: dict) -> None:
     """(7) three tiny LoRA runs on one base (same seed, three learning rates), then
     ``lingo-predict`` over prom_tata's test split."""
-    runs = []
+    runs, task = [], run_task(p, tmp)
     for i, lr in enumerate((1e-3, 5e-4, 2e-4)):
         run_dir = tmp / f"predict-run{i}"
-        cmd = [sys.executable, "train.py", "model=tiny_opt", "method=lora", "task=prom_tata",
-               "seed=1", f"trainer.lr={lr}", f"trainer.max_steps={p['predict_steps']}",
+        cmd = [sys.executable, "train.py", "model=tiny_opt", "method=lora", *task, "seed=1",
+               f"trainer.lr={lr}", f"trainer.max_steps={p['predict_steps']}",
                f"trainer.eval_steps={p['predict_steps']}", "trainer.progress_bar=false",
                "logger=none", f"output_root={tmp / 'predict-outputs'}",
                f"hydra.run.dir={run_dir}"]
@@ -378,12 +388,13 @@ def explain(p: dict, tmp: Path, lines: list, out: dict) -> None:
 
     test = Path(env()["LINGO_DATA_DIR"]) / "GUE" / "prom" / "prom_300_tata" / "test.csv"
     header, *rows = test.read_text().splitlines()
-    quick = ["method=none", "task=prom_tata", "logger=none", "trainer.progress_bar=false"]
+    task = run_task(p, tmp)
+    quick = ["method=none", *task, "logger=none", "trainer.progress_bar=false"]
     arms = (("cnn", ["model=cnn", *quick, f"trainer.epochs={p['explain_cnn_epochs']}"],
              p["explain_rows"]),
             ("kmer_lr", ["model=kmer_lr", *quick], p["explain_rows"]),
-            ("lora", [f"model={p['model']}", "model.init=random", "method=lora",
-                      "task=prom_tata", "logger=none", "trainer.progress_bar=false",
+            ("lora", [f"model={p['model']}", "model.init=random", "method=lora", *task,
+                      "logger=none", "trainer.progress_bar=false",
                       "trainer.max_steps=2", "trainer.eval_steps=2"], p["explain_lm_rows"]))
     out["explain"] = {}
     for name, overrides, count in arms:

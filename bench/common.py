@@ -29,6 +29,18 @@ def compose_cfg(*overrides: str) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
+def small_gue_folder(source: Path, folder: Path, per_class: int) -> Path:
+    """A GUE folder of the first ``per_class`` rows of each class (0, 1) of every split of
+    ``source``: for runs whose machinery, not their numbers, is under test or timed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev", "test"):
+        header, *rows = (source / f"{split}.csv").read_text().splitlines()
+        kept = [r for label in "01"
+                for r in [r for r in rows if r.endswith(f",{label}")][:per_class]]
+        (folder / f"{split}.csv").write_text("\n".join([header, *kept]) + "\n")
+    return folder
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -164,14 +164,10 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_promoters(data_dir: Path, tmp_path: Path) -> Path:
     """A GUE folder of 16 real prom_300_tata rows per split (8 of each class): for runs whose
     machinery, not their numbers, is under test (task=gue_folder task.path=<it>)."""
-    folder = tmp_path / "tiny_promoters"
-    folder.mkdir()
-    for split in ("train", "dev", "test"):
-        header, *rows = (data_dir / "GUE" / "prom" / "prom_300_tata" / f"{split}.csv"
-                         ).read_text().splitlines()
-        kept = [r for r in rows if r.endswith(",0")][:8] + [r for r in rows if r.endswith(",1")][:8]
-        (folder / f"{split}.csv").write_text("\n".join([header, *kept]) + "\n")
-    return folder
+    from bench.common import small_gue_folder
+
+    source = data_dir / "GUE" / "prom" / "prom_300_tata"
+    return small_gue_folder(source, tmp_path / "tiny_promoters", per_class=8)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +185,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
         if not record.is_file():
             env = {k: v for k, v in os.environ.items()  # the user's threads too: the model
                    if not k.startswith(("LINGO_", "WANDB_", "OMP_", "MKL_"))}  # of the docs
-            env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"))
+            env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"),
+                       # its 2 threads beside the other worker's: spin-waiting doubled its
+                       # time (149 s against 83 s); waiting passively trains the same model
+                       OMP_WAIT_POLICY="PASSIVE")
             cmd = [sys.executable, "train.py", "experiment=demo", f"hydra.run.dir={run_dir}"]
             try:
                 done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,

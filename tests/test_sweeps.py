@@ -50,7 +50,8 @@ def test_tables_s2_s3_sweep_every_model_method_and_seed(name, tasks, runs):
 
 def multirun(run_env: dict, root, *overrides: str) -> Finished:
     return run_train(["-m", "trainer.max_steps=4", "trainer.eval_steps=2", "method.delta_t=1",
-                      "trainer.progress_bar=false", f"output_root={root}", *overrides], run_env)
+                      "task.dev_subset=64", "trainer.progress_bar=false", f"output_root={root}",
+                      *overrides], run_env)
 
 
 @pytest.mark.slow
@@ -84,7 +85,8 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
     assert tables.returncode == 0, tables.stderr[-3000:]
     s3 = unpadded((tmp_path / "report" / "tables" / "table_s3.md").read_text())
     blocks = dict(block.split("\n", 1) for block in s3.split("\n## ")[1:])
-    common = "full data (train split), as in the paper; with method.delta_t=1 trainer.eval_steps=2"
+    common = ("full data (train split), as in the paper; with method.delta_t=1 task.dev_subset=64 "
+              "trainer.eval_steps=2")
     first = blocks[f"{common} trainer.max_steps=4"]  # the first sweep: seed 1
     assert "| tiny_opt | Lingo |" in first and "[1] |" in first
     # the last sweep's learning rates are other settings: blocks of their own, not more seeds
@@ -100,5 +102,5 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(run_env, tmp_path):
         assert "| Baseline: 6-mer LR | — |" in table and "| Baseline: CNN | — |" in table
     # the figures of each block, named after it
     assert (tmp_path / "report" / "figures" / "fig3_method_pareto_full_method.delta_t=1_"
-            "trainer.eval_steps=2_trainer.max_steps=4.png").is_file()
+            "task.dev_subset=64_trainer.eval_steps=2_trainer.max_steps=4.png").is_file()
     assert list((tmp_path / "report" / "wandb").glob("offline-run-*/run-*.wandb"))

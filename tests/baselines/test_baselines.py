@@ -157,7 +157,8 @@ def test_a_baseline_run_writes_a_complete_run_dir(run_env, data_dir, tmp_path, m
     run_dir = tmp_path / "run"
     reduced = ["task.train_split=dev"] if task == "h3" else []
     metrics = train(run_env, run_dir, f"model={model}", "method=none", f"task={task}",
-                    *reduced, *(QUICK_CNN if model == "cnn" else []))
+                    "task.dev_subset=null", *reduced,  # all of dev: its rows are counted
+                    *(QUICK_CNN if model == "cnn" else []))
     assert set(metrics) >= REQUIRED | {"steps", "n_train", "n_dev", "n_test", "test/f1",
                                        "test/cross_entropy", "sequence_length", "num_labels"}
     assert metrics["status"] == "completed" and metrics["method"] == "none"

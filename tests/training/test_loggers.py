@@ -38,7 +38,7 @@ def test_wandb_offline_run_holds_config_curves_and_results(run_env, tmp_path):
     assert record["config"]["method"]["name"] == "ars" and record["config"]["seed"] == 42
     # what the tables need of a run that never finishes (no summary) to place it
     assert record["config"]["variant"] == metrics["variant"] == (
-        "method.delta_t=3 trainer.eval_steps=10 trainer.max_steps=20")
+        "method.delta_t=3 task.dev_subset=64 trainer.eval_steps=10 trainer.max_steps=20")
     assert summary["_step"] > 0  # curves were logged
     assert record["project"] == "lingo"
 

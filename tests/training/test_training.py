@@ -17,7 +17,10 @@ from tests.conftest import REPO, run_train
 
 pytestmark = pytest.mark.slow
 
-QUICK = ["model=tiny_opt", "task=prom_tata", "logger=none", "trainer.progress_bar=false"]
+# checkpoints selected on 64 dev rows: a tiny run evaluates dev often, and its numbers are not
+# under test (the subset is the one of every run seed, as in a user's run)
+QUICK = ["model=tiny_opt", "task=prom_tata", "task.dev_subset=64", "logger=none",
+         "trainer.progress_bar=false"]
 
 
 def train_args(run_dir: Path, *overrides: str) -> list[str]:
@@ -48,7 +51,8 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     assert set(metrics) >= REQUIRED
     assert metrics["status"] == "completed" and metrics["method"] == method
     # the overrides beyond the cell's names: other settings, kept apart by the tables
-    assert metrics["variant"] == " ".join(sorted(["trainer.max_steps=30", *extra]))
+    assert metrics["variant"] == " ".join(sorted(["task.dev_subset=64", "trainer.max_steps=30",
+                                                  *extra]))
     # trainer.precision=auto, as resolved on this machine
     assert metrics["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert metrics["train_split"] == "train" and metrics["n_train"] == 4904
@@ -157,7 +161,8 @@ def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path
         proc.wait()
     assert not (run_dir / "metrics.json").exists()
     killed = collect_runs(run_dir).iloc[0]  # as make tables sees it: unfinished, its overrides
-    assert killed["status"] == "incomplete" and killed["variant"] == " ".join(sorted(args[1:]))
+    assert killed["status"] == "incomplete" and killed["variant"] == " ".join(
+        sorted(["task.dev_subset=64", *args[1:]]))
     resumed = train(run_env, run_dir, *args)
     for key in ("test/auc", "test/mcc", "dev/auc", "best_step", "steps", "trainable_params"):
         assert resumed[key] == reference[key], key
@@ -168,7 +173,7 @@ def test_sigkill_then_resume_keeps_the_early_stopping_count(run_env, tmp_path):
     """Killed one evaluation before early stopping ends the run, the resumed run must stop
     where the uninterrupted one did, not start counting its patience again."""
     args = ["method=lora", "trainer.max_steps=60", "trainer.eval_steps=3",
-            "trainer.early_stopping_patience=2", "task.dev_subset=100"]
+            "trainer.early_stopping_patience=2"]
     reference = train(run_env, tmp_path / "reference", *args)
     assert reference["steps"] < 60, "early stopping never ended the reference run"
     run_dir = tmp_path / "killed"
