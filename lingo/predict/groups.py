@@ -90,17 +90,17 @@ def load_group(
 ) -> tuple[Any, list[str | None]]:
     """The group's model and the adapter name of each run (None: a full model). A baseline's
     model is its CNN module or its fitted scikit-learn pipeline."""
+    first = group[0]
+    if first.baseline:  # before the imports below: a baseline's CLI call does without them
+        if merge:
+            log.info("--merge: group %d is a %s baseline; nothing to merge", index,
+                     first.baseline)
+        return load_baseline(first, device), [None]
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
     from lingo.models import build_model, peft_deprecation_silenced
 
-    first = group[0]
-    if first.baseline:
-        if merge:
-            log.info("--merge: group %d is a %s baseline; nothing to merge", index,
-                     first.baseline)
-        return load_baseline(first, device), [None]
     if first.peft_type is None:
         net = AutoModelForSequenceClassification.from_pretrained(
             str(first.path / "model"), trust_remote_code=first.cfg.model.trust_remote_code,

@@ -102,11 +102,16 @@ def test_gguf_tokenizer_pads_with_eos_and_adds_no_specials():
 
 @needs_wheel
 @pytest.mark.slow
-def test_the_probe_trains_only_smollm2s_head(run_env, tiny_promoters, tmp_path):
-    """method=probe, the floor of `make validate`, on the pretrained model: the head alone."""
+def test_the_probe_trains_only_smollm2s_head(run_env, data_dir, tmp_path):
+    """method=probe, the floor of `make validate`, on the pretrained model: the head alone (4
+    rows per split: the 135M-parameter forward passes, not the head, take the time)."""
+    from bench.common import small_gue_folder
+
+    rows = small_gue_folder(data_dir / "GUE" / "prom" / "prom_300_tata", tmp_path / "rows", 2)
     run_dir = tmp_path / "probe"
     done = run_train(["model=smollm2_135m", "method=probe", "task=gue_folder",
-                      f"task.path={tiny_promoters}", "trainer.max_steps=2", "trainer.eval_steps=2",
+                      f"task.path={rows}", "trainer.batch_size=2", "trainer.max_steps=2",
+                      "trainer.eval_steps=2",
                       "trainer.precision=fp32", "logger=none",
                       "trainer.progress_bar=false", f"hydra.run.dir={run_dir}"], run_env)
     assert done.returncode == 0, done.stderr[-3000:]
