@@ -35,13 +35,8 @@ def attributions(
     if run.baseline == "kmer_lr":
         raise LingoError(f"{run.path}: a k-mer LR run has no gradient through its k-mer counts; "
                          "use `lingo-explain mutagenesis` for it")
-    if not 0 <= label < run.num_labels:
-        raise LingoError(f"--label {label}: {run.path} has labels 0..{run.num_labels - 1}")
-    if max_sequences is not None and len(records) > max_sequences:
-        raise LingoError(f"{len(records)} sequences and --max-sequences {max_sequences}: give "
-                         "fewer sequences, or raise --max-sequences")
-    for record in records:
-        scorer.check_length(record.id, record.sequence)
+    label = scorer.label(label)
+    scorer.check_records(records, max_sequences)
     length = max(len(r.sequence) for r in records)
     values = np.full((len(records), length, 4), np.nan, dtype=np.float32)
     one = _cnn_attribution if run.baseline == "cnn" else _token_attribution

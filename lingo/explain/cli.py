@@ -81,14 +81,6 @@ def _each_run(args: argparse.Namespace, work: Callable[[Scorer, Path], None]) ->
         work(scorer, out)
 
 
-def _label(args: argparse.Namespace, scorer: Scorer) -> int:
-    label = scorer.run.num_labels - 1 if args.label is None else args.label
-    if not 0 <= label < scorer.run.num_labels:
-        raise LingoError(f"--label {label}: {scorer.run.path} has labels "
-                         f"0..{scorer.run.num_labels - 1}")
-    return label
-
-
 def _figures(scores: BaseScores, out: Path, count: int) -> None:
     from lingo.explain.plots import sequence_figure
 
@@ -103,7 +95,7 @@ def mutagenesis_command(args: argparse.Namespace) -> None:
     records = read_sequences(args.input)
 
     def work(scorer: Scorer, out: Path) -> None:
-        label = _label(args, scorer)
+        label = scorer.label(args.label)
         table, per_label = mutagenesis(scorer, records, args.max_sequences,
                                        not args.no_progress)
         path = out / f"mutagenesis.{args.format}"
@@ -128,7 +120,7 @@ def attributions_command(args: argparse.Namespace) -> None:
     records = read_sequences(args.input)
 
     def work(scorer: Scorer, out: Path) -> None:
-        label = _label(args, scorer)
+        label = scorer.label(args.label)
         scores = attributions(scorer, records, label, args.steps, args.max_sequences,
                               not args.no_progress)
         scores.save(out / f"attributions_label{label}.npz")

@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pandas as pd
 
-from lingo.errors import LingoError
 from lingo.explain.scorer import Scorer
 from lingo.explain.scores import ALPHABET, BaseScores
 from lingo.predict.inputs import Record
@@ -32,13 +31,8 @@ def mutagenesis(
     the deltas as :class:`BaseScores` (0 at the reference base)."""
     from tqdm.auto import tqdm
 
-    if max_sequences is not None and len(records) > max_sequences:
-        raise LingoError(
-            f"{len(records)} sequences and --max-sequences {max_sequences}: mutagenesis scores "
-            f"3 variants per base ({3 * sum(len(r.sequence) for r in records):,} here); give "
-            "fewer sequences, or raise --max-sequences")
-    for record in records:
-        scorer.check_length(record.id, record.sequence)
+    scorer.check_records(records, max_sequences, " (mutagenesis scores 3 variants per base, "
+                         f"{3 * sum(len(r.sequence) for r in records):,} here)")
     length = max(len(r.sequence) for r in records)
     labels = scorer.run.num_labels
     values = np.full((labels, len(records), length, 4), np.nan, dtype=np.float32)

@@ -12,6 +12,7 @@ import torch
 
 from lingo.errors import LingoError
 from lingo.predict.groups import group_runs, load_group, log_grouping
+from lingo.predict.inputs import Record
 from lingo.predict.runs import Run, load_runs
 from lingo.predict.scoring import logits
 from lingo.training.precision import compute_device, resolve_precision
@@ -61,11 +62,27 @@ class Scorer:
                      _Silent())
         return log_odds(out, self.run.multi_label)
 
-    def check_length(self, record_id: str, sequence: str) -> None:
-        if self.length and len(sequence) > self.length:
-            raise LingoError(
-                f"record {record_id!r} has {len(sequence)} bp, more than the {self.length} bp "
-                f"that {self.run.path} scores whole: cut it to {self.length} bp or less")
+    def label(self, label: int | None) -> int:
+        """``--label``, checked against the run's labels; None: the last (the positive class)."""
+        labels = self.run.num_labels
+        chosen = labels - 1 if label is None else label
+        if not 0 <= chosen < labels:
+            raise LingoError(f"--label {chosen}: {self.run.path} has labels 0..{labels - 1}")
+        return chosen
+
+    def check_records(self, records: list[Record], max_sequences: int | None,
+                      cost: str = "") -> None:
+        """Refuses more than ``max_sequences`` records (``cost``: what they would take) and a
+        record longer than the run scores whole."""
+        if max_sequences is not None and len(records) > max_sequences:
+            raise LingoError(f"{len(records)} sequences and --max-sequences {max_sequences}"
+                             f"{cost}: give fewer sequences, or raise --max-sequences")
+        for record in records:
+            if self.length and len(record.sequence) > self.length:
+                raise LingoError(
+                    f"record {record.id!r} has {len(record.sequence)} bp, more than the "
+                    f"{self.length} bp that {self.run.path} scores whole: cut it to "
+                    f"{self.length} bp or less")
 
 
 class _Silent:

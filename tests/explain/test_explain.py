@@ -32,7 +32,7 @@ class CountingScorer:
         half = [t.count("A", 0, len(t) // 2) - t.count("T", len(t) // 2) for t in texts]
         return np.column_stack([-np.asarray(half, float), np.asarray(half, float)])
 
-    check_length = Scorer.check_length
+    check_records = Scorer.check_records
 
 
 def test_log_odds_of_a_softmax_and_of_sigmoids():
