@@ -21,11 +21,13 @@ export WANDB_MODE ?= offline
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# --no-compile: Python byte-compiles a module when it is first imported, which spares the
+# install compiling the many modules of torch and transformers that Lingo never imports
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-compile $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Lingo (TORCH_SPEC="..." picks the torch build)
