@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # pytest-xdist workers (one per core); a test file stays on one worker (--dist loadfile), so a
-# module's fixtures (the SLURM cluster) start once. TEST_WORKERS=0: one process, no xdist.
+# module's fixtures (the SLURM cluster) start once; files go out in collection order, which
+# tests/conftest.py puts slow files first (xdist's default reorders by test count, which left the
+# one-test bench smoke for last). TEST_WORKERS=0: one process, no xdist.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,\
+          -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 RESULTS ?= outputs
 OUT ?= outputs
 

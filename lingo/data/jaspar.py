@@ -14,6 +14,7 @@ from lingo.errors import LingoError
 ALPHABET = "ACGT"
 
 
+@cache  # one connection per release, not one per matrix looked up
 def _database(release: str) -> pyjaspar.jaspardb:
     # jaspardb prints, rather than raises, on an unknown release and leaves no connection
     if release not in pyjaspar.jaspar_releases:
