@@ -6,12 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # pytest-xdist workers (one per core); a test file stays on one worker (--dist loadfile), so a
-# module's fixtures (the SLURM cluster) start once; files go out in collection order, which
-# tests/conftest.py puts slow files first (xdist's default reorders by test count, which left the
-# one-test bench smoke for last). TEST_WORKERS=0: one process, no xdist.
+# module's fixtures (the SLURM cluster) start once. TEST_WORKERS=0: one process, no xdist.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,\
-          -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 RESULTS ?= outputs
 OUT ?= outputs
 
@@ -24,13 +21,11 @@ export WANDB_MODE ?= offline
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# --no-compile: Python byte-compiles a module when it is first imported, which spares the
-# install compiling the many modules of torch and transformers that Lingo never imports
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Lingo (TORCH_SPEC="..." picks the torch build)

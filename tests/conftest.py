@@ -52,13 +52,6 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(1)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding slow tests first (otherwise in their order): pytest-xdist hands out whole
-    files in this order, and the quick files left for the end even out the workers' finish."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)  # stable: each file stays together
-
-
 @dataclass
 class Finished:
     """How ``python train.py ...`` ended: its exit code and what it printed."""
