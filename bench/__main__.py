@@ -333,20 +333,18 @@ def gpu(lines: list, out: dict) -> None:
 
 
 def predict(p: dict, tmp: Path, lines: list, out: dict) -> None:
-    """(7) three tiny LoRA runs on one base (same seed, three learning rates), then
+    """(7) three tiny LoRA runs on one base (same seed, three learning rates; one sweep), then
     ``lingo-predict`` over prom_tata's test split."""
-    runs, task = [], run_task(p, tmp)
-    for i, lr in enumerate((1e-3, 5e-4, 2e-4)):
-        run_dir = tmp / f"predict-run{i}"
-        cmd = [sys.executable, "train.py", "model=tiny_opt", "method=lora", *task, "seed=1",
-               f"trainer.lr={lr}", f"trainer.max_steps={p['predict_steps']}",
-               f"trainer.eval_steps={p['predict_steps']}", "trainer.progress_bar=false",
-               "logger=none", f"output_root={tmp / 'predict-outputs'}",
-               f"hydra.run.dir={run_dir}"]
-        done = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"training a predict run failed:\n{done.stderr[-3000:]}")
-        runs.append(run_dir)
+    lrs, sweep = (1e-3, 5e-4, 2e-4), tmp / "predict-runs"
+    cmd = [sys.executable, "train.py", "-m", "model=tiny_opt", "method=lora", *run_task(p, tmp),
+           "seed=1", "trainer.lr=" + ",".join(map(str, lrs)),
+           f"trainer.max_steps={p['predict_steps']}", f"trainer.eval_steps={p['predict_steps']}",
+           "trainer.progress_bar=false", "logger=none", f"output_root={tmp / 'predict-outputs'}",
+           f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}"]
+    done = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"training the predict runs failed:\n{done.stderr[-3000:]}")
+    runs = [sweep / str(i) for i in range(len(lrs))]
     test = Path(env()["LINGO_DATA_DIR"]) / "GUE" / "prom" / "prom_300_tata" / "test.csv"
     lines_in = test.read_text().splitlines()[: (p["predict_rows"] or 10**9) + 1]
     source = tmp / "predict-input.csv"

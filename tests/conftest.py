@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# Two xdist workers share the cores, each training with the machine's threads: OpenMP threads
+# that spin while they wait take the other worker's core (the demo run: 149 s against 83 s,
+# the same model). Passive waiting changes no result; set before torch is first imported, and
+# inherited by every process a test starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def load_script(name: str) -> ModuleType:
     """A script of scripts/ (not a package) as a module, registered under ``lingo_<name>``
@@ -184,11 +190,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
     with FileLock(str(shared / "demo.lock")):
         if not record.is_file():
             env = {k: v for k, v in os.environ.items()  # the user's threads too: the model
-                   if not k.startswith(("LINGO_", "WANDB_", "OMP_", "MKL_"))}  # of the docs
-            env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"),
-                       # its 2 threads beside the other worker's: spin-waiting doubled its
-                       # time (149 s against 83 s); waiting passively trains the same model
-                       OMP_WAIT_POLICY="PASSIVE")
+                   if not k.startswith(("LINGO_", "WANDB_", "OMP_", "MKL_"))  # of the docs
+                   or k == "OMP_WAIT_POLICY"}
+            env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"))
             cmd = [sys.executable, "train.py", "experiment=demo", f"hydra.run.dir={run_dir}"]
             try:
                 done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,

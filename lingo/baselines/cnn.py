@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from lingo.baselines.common import better, selection, settings
-from lingo.data import TaskData
+from lingo.data import TaskData, bases
 from lingo.metrics import classification_metrics as scores
 from lingo.results import HISTORY, TEST_PREDICTIONS, save_predictions, write_atomic, write_jsonl
 
@@ -37,19 +37,10 @@ log = logging.getLogger(__name__)
 ARCH = {"channels": [64, 96, 128], "kernel_size": 9, "pool": 4, "dropout": 0.2, "hidden": 64}
 WEIGHTS, SETTINGS = "model.safetensors", "cnn.json"
 
-_CODES = np.full(256, 4, dtype=np.int64)  # every byte but A, C, G, T: the zero row
-for _i, _base in enumerate(b"ACGT"):
-    _CODES[_base] = _i
-_ONE_HOT = np.eye(5, 4, dtype=np.float32)  # row 4 (N, padding) is all zeros
-
-
 def one_hot(sequences: list[str], length: int) -> torch.Tensor:
-    """(n, 4, length) float32; a longer sequence is cut to ``length``, a shorter one padded."""
-    codes = np.full((len(sequences), length), 4, dtype=np.int64)
-    for i, seq in enumerate(sequences):
-        row = _CODES[np.frombuffer(seq[:length].encode(), dtype=np.uint8)]
-        codes[i, : len(row)] = row
-    return torch.from_numpy(np.ascontiguousarray(_ONE_HOT[codes].transpose(0, 2, 1)))
+    """(n, 4, length) float32, channels first (lingo.data.bases.one_hot)."""
+    return torch.from_numpy(np.ascontiguousarray(bases.one_hot(sequences, length)
+                                                 .transpose(0, 2, 1)))
 
 
 class DnaCnn(nn.Module):

@@ -18,9 +18,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from lingo.data.bases import one_hot
 from lingo.errors import LingoError
 from lingo.explain.scorer import Scorer, label_log_odds
-from lingo.explain.scores import BaseScores, one_hot
+from lingo.explain.scores import BaseScores
 from lingo.predict.inputs import Record
 
 

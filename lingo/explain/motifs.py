@@ -3,6 +3,7 @@ windows (seqlets) of many sequences into motifs, TOMTOM (memelite) names them fr
 a report shows each motif's logo, where it sits, and what it resembles."""
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,7 @@ def discover(scores: BaseScores, *, window: int = 21, flank: int = 10, max_seqle
     hypothetical = scores.hypothetical().astype(np.float32)
     if not np.abs(hypothetical).any():
         return []
+    cache_kernels()
     positive, negative = TFMoDISco(
         one_hot=scores.one_hot(), hypothetical_contribs=hypothetical,
         sliding_window_size=window, flank_size=flank, max_seqlets_per_metacluster=max_seqlets,
@@ -102,6 +104,29 @@ def discover(scores: BaseScores, *, window: int = 21, flank: int = 10, max_seqle
               for sign, patterns in (("positive", positive), ("negative", negative))
               for k, pattern in enumerate(patterns or [])]
     return sorted(motifs, key=lambda motif: -motif.n_seqlets)
+
+
+@cache
+def cache_kernels() -> list:
+    """modisco-lite's numba kernels, cached on disk between processes; the kernels.
+
+    modisco-lite turns numba's cache on only where its precompile step forks compiler processes,
+    and it does not fork while another thread runs (a notebook, a test worker, a W&B run): there
+    each process compiled every kernel again, about 20 s of a 3 s call. Its own list of the
+    kernels that are safe to cache is cached here; without that list (another modisco-lite) or a
+    writable cache, they compile as before."""
+    try:
+        from modiscolite.precompile import _kernels
+    except ImportError:
+        return []
+    kernels = [kernel for group in _kernels() for kernel, _ in group
+               if hasattr(kernel, "enable_caching")]  # not under NUMBA_DISABLE_JIT
+    try:
+        for kernel in kernels:
+            kernel.enable_caching()
+    except RuntimeError:  # numba: no writable cache location
+        return []
+    return kernels
 
 
 def match_jaspar(motifs: list[Motif], release: str = "JASPAR2024", top: int = 3,

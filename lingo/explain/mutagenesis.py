@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pandas as pd
 
+from lingo.data.bases import ALPHABET
 from lingo.explain.scorer import Scorer
-from lingo.explain.scores import ALPHABET, BaseScores
+from lingo.explain.scores import BaseScores
 from lingo.predict.inputs import Record
 
 VARIANTS_PER_CALL = 4096  # texts handed to the scorer at once (it batches them itself)

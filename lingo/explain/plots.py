@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lingo.explain.scores import ALPHABET, BaseScores, one_hot
+from lingo.data.bases import ALPHABET, one_hot
+from lingo.explain.scores import BaseScores
 from lingo.results import write_bytes_atomic
 
 COLORBAR_LABELS = {"mutagenesis": "Δ log-odds", "attributions": "attribution"}

@@ -12,18 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lingo.baselines.cnn import one_hot as channels_first
+from lingo.data.bases import one_hot
 from lingo.errors import LingoError
 from lingo.results import write_bytes_atomic
 
-ALPHABET = "ACGT"
 KINDS = ("mutagenesis", "attributions")
-
-
-def one_hot(sequences: list[str], length: int) -> np.ndarray:
-    """(n, length, 4) float32; N and positions past the end are all zeros (the CNN's input,
-    positions first)."""
-    return channels_first(sequences, length).numpy().transpose(0, 2, 1)
 
 
 @dataclass

@@ -50,18 +50,21 @@ def tokenize_split(split: Split, tokenizer: DNATokenizer, cache_dir: Path | None
 
 def token_lengths(dataset: Dataset) -> np.ndarray:
     """Each row's number of tokens, read from the Arrow column (no Python list per row)."""
-    column = dataset.with_format("arrow")[:]["input_ids"]
-    return pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    return pc.list_value_length(_column(dataset, "input_ids")).to_numpy(zero_copy_only=False)
+
+
+def _column(dataset: Dataset, name: str):
+    return dataset.with_format("arrow")[:][name]
 
 
 def report_lengths(datasets: dict[str, Dataset], splits: dict, tokenizer: DNATokenizer) -> None:
     """How many tokens the task's sequences need, and one warning for the whole run when
     truncation removes DNA (or k-mer tails are dropped), with the share of sequences affected."""
-    needed = [n for ds in datasets.values() for n in ds["dna_tokens"]]
-    cut = sum(sum(ds["truncated"]) for ds in datasets.values())
+    needed = np.concatenate([_column(ds, "dna_tokens").to_numpy() for ds in datasets.values()])
+    cut = sum(pc.sum(_column(ds, "truncated")).as_py() or 0 for ds in datasets.values())
     log.info(
         "%s tokenizer: DNA needs %.1f tokens per sequence on average (max %d); max_length %d",
-        tokenizer.name, sum(needed) / len(needed), max(needed), tokenizer.max_length,
+        tokenizer.name, needed.mean(), needed.max(), tokenizer.max_length,
     )
     if cut:
         log.warning(

@@ -21,7 +21,7 @@ class NativeTokenizer(TextTokenizer):
             # The 5' end may be cut: tokenize the DNA on its own, so that a prefix token merged
             # into the first DNA token (GPT-2's trailing space) is never cut with it.
             return self.prefix_ids, self.dna_ids(sequence)
-        joint = self.text_ids(self.prompt.prefix + sequence)
+        joint = self.text_ids(self.prefix_text + sequence)
         # The prefix in context: its ids up to where the joint tokenization departs from them
         # (GPT-2 merges the prefix's trailing space into the first DNA token).
         n = 0

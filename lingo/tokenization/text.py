@@ -67,6 +67,7 @@ class TextTokenizer(DNATokenizer):
     ) -> None:
         super().__init__(max_length, truncate, protect_prompt)
         self.hf, self.prompt = hf, prompt
+        self.prefix_text = str(prompt.prefix)  # a str: read once per sequence, a config ~1 ms
         self.added: dict[int, str] = {}
         if hf is None:
             if prompt.prefix or prompt.suffix:

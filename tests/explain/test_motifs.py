@@ -2,14 +2,18 @@
 planted and TOMTOM names it. No model: the scores are the motif's own log-odds."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+from lingo.data.bases import ALPHABET
 from lingo.data.jaspar import jaspar_matrices, jaspar_motif, sample_sites
 from lingo.errors import LingoError
-from lingo.explain.motifs import discover, match_jaspar, write_report
-from lingo.explain.scores import ALPHABET, BaseScores
+from lingo.explain.motifs import cache_kernels, discover, match_jaspar, write_report
+from lingo.explain.scores import BaseScores
+from tests.conftest import REPO
 
 CTCF = ("MA0139", "MA1929", "MA1930")  # JASPAR2024's CTCF matrices
 
@@ -41,6 +45,20 @@ def planted() -> tuple[BaseScores, np.ndarray, list]:
     motifs = discover(scores)
     match_jaspar(motifs)
     return scores, starts, motifs
+
+
+def test_modiscos_kernels_are_cached_between_processes(planted) -> None:
+    """Compiled once, not in every process: modisco-lite turns numba's cache on only where no
+    other thread runs (a pytest-xdist worker has one). In a fresh process, before its first call,
+    lingo turns it on for modisco-lite's kernels; the discovery above went through it."""
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from lingo.explain.motifs import cache_kernels; kernels = "
+         "cache_kernels(); print(len(kernels), all(k.stats.cache_path for k in kernels))"],
+        capture_output=True, text=True, cwd=REPO)
+    count, cached = fresh.stdout.split()
+    assert int(count) > 5 and cached == "True", fresh.stderr[-2000:]
+    assert any(sum(kernel.stats.cache_hits.values()) + sum(kernel.stats.cache_misses.values())
+               for kernel in cache_kernels())
 
 
 def test_discovers_and_names_the_planted_motif(planted) -> None:

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from lingo.data.bases import ALPHABET
 from lingo.explain.plots import logo, profile_figure, sequence_figure
-from lingo.explain.scores import ALPHABET, BaseScores
+from lingo.explain.scores import BaseScores
 
 
 def scores_of(kind: str) -> BaseScores:
