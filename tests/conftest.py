@@ -47,32 +47,6 @@ def load_script(name: str) -> ModuleType:
     return module
 
 
-# TF-MoDISco and TOMTOM on the planted CTCF motif of tests/explain/test_motifs.py, in a process at
-# idle priority (it runs only on a core no test is using)
-WARM_NUMBA = """
-import os
-os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-import numpy as np
-from lingo.explain.motifs import discover, match_jaspar
-from tests.explain.test_motifs import planted_scores
-match_jaspar(discover(planted_scores(300, 200, np.random.default_rng(0))[0]))
-"""
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The explanation tests run modisco-lite and memelite, whose numba kernels a fresh
-    environment compiles once (about 90 s of CPU; numba's disk cache keeps them). One process
-    compiles them while the suite starts, on time the workers leave idle; a test that needs a
-    kernel before it is cached compiles it itself, as it would without this."""
-    if (os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0" or session.config.option.collectonly
-            or not any(item.path.is_relative_to(REPO / "tests" / "explain")
-                       for item in session.items)):
-        return
-    warm = subprocess.Popen([sys.executable, "-c", WARM_NUMBA], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    session.config.add_cleanup(lambda: (warm.kill(), warm.wait()))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist, one thread per worker (and in the processes its tests start): two
     workers each running torch on both cores would fight over them, and spin-waiting OpenMP
