@@ -192,7 +192,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
         if not record.is_file():
             env = {k: v for k, v in os.environ.items()  # the user's threads too: the model
                    if not k.startswith(("LINGO_", "WANDB_", "OMP_", "MKL_"))  # of the docs
-                   or k == "OMP_WAIT_POLICY"}
+                   or k == "OMP_WAIT_POLICY"}  # passive: see the top of this file
             env.update(HF_HUB_OFFLINE="1", LINGO_CACHE_DIR=str(shared / "demo-cache"))
             cmd = [sys.executable, "train.py", "experiment=demo", f"hydra.run.dir={run_dir}"]
             try:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ARCH = {"channels": [64, 96, 128], "kernel_size": 9, "pool": 4, "dropout": 0.2, "hidden": 64}
 WEIGHTS, SETTINGS = "model.safetensors", "cnn.json"
 
+
 def one_hot(sequences: list[str], length: int) -> torch.Tensor:
     """(n, 4, length) float32, channels first (lingo.data.bases.one_hot)."""
     return torch.from_numpy(np.ascontiguousarray(bases.one_hot(sequences, length)

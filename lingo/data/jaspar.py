@@ -9,9 +9,8 @@ import numpy as np
 import pyjaspar
 from Bio import BiopythonWarning
 
+from lingo.data.bases import ALPHABET
 from lingo.errors import LingoError
-
-ALPHABET = "ACGT"
 
 
 @cache  # one connection per release, not one per matrix looked up

@@ -5,6 +5,7 @@ a report shows each motif's logo, where it sits, and what it resembles."""
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from memelite import tomtom
@@ -16,6 +17,9 @@ from lingo.data.jaspar import jaspar_matrices
 from lingo.explain import plots
 from lingo.explain.scores import BaseScores
 from lingo.results import write_atomic, write_json
+
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
 
 # A motif's core: the span from the first to the last position whose total |contribution| is
 # at least this fraction of the largest; modisco-lite's own report trims the same way before
@@ -107,25 +111,23 @@ def discover(scores: BaseScores, *, window: int = 21, flank: int = 10, max_seqle
 
 
 @cache
-def cache_kernels() -> list:
-    """modisco-lite's numba kernels, cached on disk between processes; the kernels.
+def cache_kernels() -> tuple["Dispatcher", ...]:
+    """Turn numba's on-disk cache on for modisco-lite's kernels; returns them.
 
-    modisco-lite turns numba's cache on only where its precompile step forks compiler processes,
-    and it does not fork while another thread runs (a notebook, a test worker, a W&B run): there
-    each process compiled every kernel again, about 20 s of a 3 s call. Its own list of the
-    kernels that are safe to cache is cached here; without that list (another modisco-lite) or a
-    writable cache, they compile as before."""
+    modisco-lite caches them itself only where its precompile step forks compiler processes,
+    which it does not while another thread runs (a notebook, a test worker, a W&B run): there
+    every process compiled them again, about 20 s on top of a 3-s call. Caching is turned on here
+    for the kernels of modisco-lite's own list (``precompile._kernels()``, those safe to cache).
+    A speed-up only: with another modisco-lite, or no writable cache, they compile as before."""
     try:
         from modiscolite.precompile import _kernels
-    except ImportError:
-        return []
-    kernels = [kernel for group in _kernels() for kernel, _ in group
-               if hasattr(kernel, "enable_caching")]  # not under NUMBA_DISABLE_JIT
-    try:
+
+        kernels = tuple(kernel for group in _kernels() for kernel, _ in group
+                        if hasattr(kernel, "enable_caching"))  # not under NUMBA_DISABLE_JIT
         for kernel in kernels:
             kernel.enable_caching()
-    except RuntimeError:  # numba: no writable cache location
-        return []
+    except Exception:  # as modisco-lite's own precompile does: never fail the run
+        return ()
     return kernels
 
 

@@ -66,8 +66,10 @@ class TextTokenizer(DNATokenizer):
         protect_prompt: bool = True,
     ) -> None:
         super().__init__(max_length, truncate, protect_prompt)
-        self.hf, self.prompt = hf, prompt
-        self.prefix_text = str(prompt.prefix)  # a str: read once per sequence, a config ~1 ms
+        self.hf = hf
+        # the prompt's words, resolved (method=lingo points at ${task.prompt.prefix}) and as
+        # plain str: read per sequence, and part of the tokenized cache's key
+        self.prefix_text, self.suffix_text = str(prompt.prefix), str(prompt.suffix)
         self.added: dict[int, str] = {}
         if hf is None:
             if prompt.prefix or prompt.suffix:
@@ -115,7 +117,8 @@ class TextTokenizer(DNATokenizer):
         return f"{base}|{sorted(self.added.items())}"
 
     def settings(self) -> str:
-        return f"{super().settings()}|{self.prompt!r}"
+        prompt = {"prefix": self.prefix_text, "suffix": self.suffix_text}
+        return f"{super().settings()}|{prompt!r}"
 
     def pieces(self, sequence: str) -> tuple[list[int], list[int]]:
         return self.prefix_ids, self.dna_ids(sequence)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 
 from lingo.config import ModelConfig, PromptConfig, TokenizerConfig
@@ -168,6 +169,17 @@ def test_native_identity_tracks_prompt_and_max_length(tokenizer_dir: Path) -> No
     assert len(fingerprints) == 1 + len(others)
     identities = {base.identity(), *(o.identity() for o in others)}
     assert len(identities) == 1 + len(others)
+
+
+def test_native_identity_holds_the_prompt_words_it_tokenizes(tokenizer_dir: Path) -> None:
+    """method=lingo's prompt points at the task's words (${task.prompt.prefix}): the tokenized
+    cache's key holds the words, so another task prompt is another entry, never a stale one."""
+    folder = tokenizer_dir / "opt"
+    cfg = OmegaConf.create({"words": PREFIX, "prompt": {"prefix": "${words}", "suffix": SUFFIX}})
+    linked = native(folder, cfg.prompt, 128)
+    assert linked.fingerprint() == native(folder, LINGO_PROMPT, 128).fingerprint()
+    cfg.words = "Domain: DNA Enhancer\nSequence: "
+    assert native(folder, cfg.prompt, 128).fingerprint() != linked.fingerprint()
 
 
 # --------------------------------------------------------------------------- k-mer
