@@ -72,7 +72,7 @@ class TextTokenizer(DNATokenizer):
         self.prefix_text, self.suffix_text = str(prompt.prefix), str(prompt.suffix)
         self.added: dict[int, str] = {}
         if hf is None:
-            if prompt.prefix or prompt.suffix:
+            if self.prefix_text or self.suffix_text:
                 raise LingoError(
                     f"tokenizer={self.name} without the model's text tokenizer has no words for "
                     "the prompt; set LINGO_TOKENIZER_DIR, or use a method without a prompt"
@@ -89,8 +89,8 @@ class TextTokenizer(DNATokenizer):
         plain = hf(PROBE, add_special_tokens=False)["input_ids"]
         at = next(i for i in range(len(with_special)) if with_special[i : i + len(plain)] == plain)
         self.head, self.tail = with_special[:at], with_special[at + len(plain) :]
-        self.prefix_ids = self.text_ids(prompt.prefix)
-        self.suffix_ids = self.text_ids(prompt.suffix)
+        self.prefix_ids = self.text_ids(self.prefix_text)
+        self.suffix_ids = self.text_ids(self.suffix_text)
 
     @classmethod
     def from_config(cls, tokenizer: TokenizerConfig, model: ModelConfig,
