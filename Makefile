@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # pytest-xdist workers (one per core); a test file stays on one worker (--dist loadfile), so a
-# module's fixtures (the SLURM cluster) start once. TEST_WORKERS=0: one process, no xdist.
+# module's fixtures (the SLURM cluster) start once; files start in collection order, the slowest
+# first (tests/conftest.py). TEST_WORKERS=0: one process, no xdist.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 RESULTS ?= outputs
 OUT ?= outputs
 
@@ -21,11 +22,17 @@ export WANDB_MODE ?= offline
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# pip byte-compiles what it installs one file at a time (about 60 s here); compileall does it on
+# every core. Without it every process would compile its imports again (where
+# PYTHONDONTWRITEBYTECODE is set, on each start). Files that do not compile under this Python
+# (torch's Python 3.12 test helpers) are skipped, as pip skips them.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-compile $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
+	$(BIN)/python -c "import compileall, sysconfig; \
+	  compileall.compile_dir(sysconfig.get_path('purelib'), quiet=2, workers=0)"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Lingo (TORCH_SPEC="..." picks the torch build)
