@@ -170,10 +170,12 @@ def test_revive_only_in_the_pattern_when_zeroed_first():
 
 
 @pytest.mark.slow
-def test_legacy_run_is_marked_and_allocates_every_50_steps_before_the_step(run_env, tmp_path):
-    metrics = train(run_env, tmp_path / "run", "method=ars", "task=prom_tata", "legacy=paper_code",
-                    "method.tinit=0", "method.total_step=200", "method.tfinal=50",
-                    "method.delta_t=50", "trainer.max_steps=120", "trainer.eval_steps=60")
+def test_legacy_run_is_marked_and_allocates_every_50_steps_before_the_step(short_test_env,
+                                                                           tmp_path):
+    metrics = train(short_test_env, tmp_path / "run", "method=ars", "task=prom_tata",
+                    "legacy=paper_code", "method.tinit=0", "method.total_step=200",
+                    "method.tfinal=50", "method.delta_t=50", "trainer.max_steps=120",
+                    "trainer.eval_steps=60")
     assert metrics["legacy"] == "paper_code" and metrics["selection_split"] == "test"
     assert [e["step"] for e in rank_history(tmp_path / "run")] == [50, 100]
     config = (tmp_path / "run" / "config.yaml").read_text()
@@ -217,8 +219,8 @@ def test_allocation_hook_and_interval(tmp_path, before_step, every, pre_calls, p
 
 
 @pytest.mark.slow
-def test_legacy_adalora_never_allocates_and_completes(run_env, tmp_path):
-    metrics = train(run_env, tmp_path / "run", "method=adalora", "task=prom_tata",
+def test_legacy_adalora_never_allocates_and_completes(short_test_env, tmp_path):
+    metrics = train(short_test_env, tmp_path / "run", "method=adalora", "task=prom_tata",
                     "legacy=paper_code", "trainer.max_steps=10", "trainer.eval_steps=5")
     assert metrics["status"] == "completed" and metrics["legacy"] == "paper_code"
     assert not (tmp_path / "run" / "rank_history.jsonl").exists()

@@ -1,7 +1,6 @@
 """Sweeps (`conf/sweep/`): Hydra multiruns into the same run directories as single runs."""
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -55,29 +54,13 @@ def multirun(run_env: dict, root, *overrides: str) -> Finished:
                       *overrides], run_env)
 
 
-@pytest.fixture
-def short_test_splits(run_env: dict[str, str], data_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """``run_env`` on a copy of prom_tata and H3 whose test splits keep their first 96 rows:
-    each of the sweep's 15 runs evaluates all of its test split once, and what is under test is
-    the sweep and its tables, not test scores. Train and dev are whole, so the runs train and
-    select their checkpoints as on the real data (the ‡ case below depends on that)."""
-    small = tmp_path / "data"
-    for task in ("prom/prom_300_tata", "EMP/H3"):
-        source, folder = data_dir / "GUE" / task, small / "GUE" / task
-        folder.mkdir(parents=True)
-        for split in source.glob("*.csv"):
-            rows = split.read_text().splitlines(keepends=True)
-            (folder / split.name).write_text("".join(rows[:97] if split.stem == "test" else rows))
-    return {**run_env, "LINGO_DATA_DIR": str(small)}
-
-
 @pytest.mark.slow
-def test_sweep_then_tables_marks_skipped_and_failed_jobs(short_test_splits, tmp_path):
+def test_sweep_then_tables_marks_skipped_and_failed_jobs(short_test_env, tmp_path):
     """The issue's acceptance run, on tiny models: every method on two tasks, each job its own
     offline W&B run in the sweep's group; the two classical baselines; a last sweep holds a
     broken job (a bad learning rate), which fails alone, and a combination the paper does not
     run, which is skipped."""
-    run_env = short_test_splits
+    run_env = short_test_env  # its 15 runs: 96 test rows each (train and dev whole)
     done = multirun(run_env, tmp_path, "model=tiny_opt", "method=fmft,lora,adalora,ars,lingo",
                     "task=prom_tata,h3", "seed=1", "logger.group=dry_run")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -5,7 +5,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from lingo.config import TaskConfig
 from lingo.data.deepsea import load_deepsea
@@ -51,6 +50,10 @@ def dev_subset(dev: Split, n: int) -> Split:
     class allows it, drawn with seed 0, so every run seed and model selects on the same rows."""
     if n < 2:
         raise LingoError(f"task.dev_subset={n}: use at least 2 rows, or null (all of dev)")
+    # here, not above: lingo-predict and lingo-explain read CSVs through this package and
+    # never split, and scikit-learn's import costs them about 1.5 s of start-up
+    from sklearn.model_selection import train_test_split
+
     index = np.arange(len(dev))
     stratify = dev.labels if dev.labels.ndim == 1 else None
     try:
@@ -109,6 +112,8 @@ def split_dev(dev: Split, dev_fraction: float, seed: int) -> tuple[Split, Split]
             f"task.dev_fraction={dev_fraction!r}: the share of dev held out for selection must "
             "lie strictly between 0 and 1 (e.g. 0.2)"
         )
+    from sklearn.model_selection import train_test_split  # as in dev_subset
+
     index = np.arange(len(dev))
     try:
         train_idx, held_idx = train_test_split(

@@ -52,13 +52,13 @@ def test_rank_check_sees_a_difference_between_ranks(differ):
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_draw_identical_masks(run_env, tmp_path):
+def test_torchrun_two_ranks_draw_identical_masks(short_test_env, tmp_path):
     run_dir = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
            f"--master_port={_free_port()}", "train.py", "model=tiny_opt", "task=prom_tata",
            "method=ars", "method.p_drop=0.2", "method.p_revive=0.2", "logger=none",
            "trainer.progress_bar=false", f"hydra.run.dir={run_dir}", *SCHEDULE]
-    env = {**run_env, "OMP_NUM_THREADS": "1"}
+    env = {**short_test_env, "OMP_NUM_THREADS": "1"}
     env.pop("RANK", None)
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

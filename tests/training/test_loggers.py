@@ -13,14 +13,14 @@ from tests.training.test_training import train_args
 pytestmark = pytest.mark.slow
 
 
-def run(run_env: dict, run_dir: Path, *overrides: str, process: bool = False) -> Finished:
+def run(short_test_env: dict, run_dir: Path, *overrides: str, process: bool = False) -> Finished:
     args = [arg for arg in train_args(run_dir, *overrides) if arg != "logger=none"]
-    return run_train(args, run_env, process)
+    return run_train(args, short_test_env, process)
 
 
-def test_wandb_offline_run_holds_config_curves_and_results(run_env, tmp_path):
+def test_wandb_offline_run_holds_config_curves_and_results(short_test_env, tmp_path):
     run_dir = tmp_path / "run"
-    done = run(run_env, run_dir, "logger=wandb", "method=ars", "method.delta_t=3",
+    done = run(short_test_env, run_dir, "logger=wandb", "method=ars", "method.delta_t=3",
                "trainer.max_steps=20", "trainer.eval_steps=10")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "wandb sync" in done.stderr + done.stdout  # says where the offline run went
@@ -43,9 +43,9 @@ def test_wandb_offline_run_holds_config_curves_and_results(run_env, tmp_path):
     assert record["project"] == "lingo"
 
 
-def test_csv_logger_writes_the_training_log(run_env, tmp_path):
+def test_csv_logger_writes_the_training_log(short_test_env, tmp_path):
     run_dir = tmp_path / "run"
-    done = run(run_env, run_dir, "logger=csv", "method=lora", "trainer.max_steps=10",
+    done = run(short_test_env, run_dir, "logger=csv", "method=lora", "trainer.max_steps=10",
                "trainer.eval_steps=5", "trainer.logging_steps=5")
     assert done.returncode == 0, done.stderr[-2000:]
     header, *rows = (run_dir / "log.csv").read_text().splitlines()
@@ -54,9 +54,9 @@ def test_csv_logger_writes_the_training_log(run_env, tmp_path):
     assert not (run_dir / "wandb").exists()
 
 
-def test_unreachable_hub_model_is_one_clear_message(run_env, tmp_path):
+def test_unreachable_hub_model_is_one_clear_message(short_test_env, tmp_path):
     """Offline by default (without HF_HUB_OFFLINE the hub client would retry for a minute)."""
-    env = {k: v for k, v in run_env.items() if k != "HF_HUB_OFFLINE"}
+    env = {k: v for k, v in short_test_env.items() if k != "HF_HUB_OFFLINE"}
     done = run(env, tmp_path / "run", "logger=none", "model=opt125m", "method=lora",
                "trainer.max_steps=1", process=True)  # the hub reads HF_HUB_OFFLINE on import
     assert done.returncode == 2

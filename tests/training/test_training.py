@@ -32,8 +32,8 @@ def train_cmd(run_dir: Path, *overrides: str) -> list[str]:
     return [sys.executable, "train.py", *train_args(run_dir, *overrides)]
 
 
-def train(run_env: dict, run_dir: Path, *overrides: str) -> dict:
-    done = run_train(train_args(run_dir, *overrides), run_env)
+def train(short_test_env: dict, run_dir: Path, *overrides: str) -> dict:
+    done = run_train(train_args(run_dir, *overrides), short_test_env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((run_dir / "metrics.json").read_text())
 
@@ -44,10 +44,10 @@ REQUIRED = {"test/auc", "test/mcc", "test/accuracy", "test/f1", "dev/auc", "dev/
 
 
 @pytest.mark.parametrize("method", ["fmft", "lora", "adalora", "probe"])
-def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method):
+def test_tiny_run_per_method_writes_a_complete_run_dir(short_test_env, tmp_path, method):
     run_dir = tmp_path / "run"
     extra = ["method.delta_t=5"] if method == "adalora" else []
-    metrics = train(run_env, run_dir, f"method={method}", "trainer.max_steps=30", *extra)
+    metrics = train(short_test_env, run_dir, f"method={method}", "trainer.max_steps=30", *extra)
     assert set(metrics) >= REQUIRED
     assert metrics["status"] == "completed" and metrics["method"] == method
     # the overrides beyond the cell's names: other settings, kept apart by the tables
@@ -94,11 +94,11 @@ def test_tiny_run_per_method_writes_a_complete_run_dir(run_env, tmp_path, method
     assert not (run_dir / "checkpoints").exists()
 
 
-def test_adalora_allocates_to_the_budget(run_env, tmp_path):
+def test_adalora_allocates_to_the_budget(short_test_env, tmp_path):
     """tinit = warmup (3), tfinal = 0.15 x 30 = 4: the final pattern holds exactly bT per matrix
     on average. The best checkpoint is the last one so that its pattern is the final one."""
     run_dir = tmp_path / "run"
-    train(run_env, run_dir, "method=adalora", "trainer.max_steps=30", "method.delta_t=2",
+    train(short_test_env, run_dir, "method=adalora", "trainer.max_steps=30", "method.delta_t=2",
           "trainer.eval_steps=30")
     pattern = json.loads((run_dir / "rank_pattern.json").read_text())["rank_pattern"]
     assert pattern, "AdaLoRA never allocated"
@@ -111,8 +111,8 @@ def test_adalora_allocates_to_the_budget(run_env, tmp_path):
 
 @pytest.mark.parametrize("model", ["tiny_bert", "tiny_esm"])
 @pytest.mark.parametrize("method", ["lora", "probe"])
-def test_bert_and_esm_stand_ins_train(run_env, tmp_path, model, method):
-    metrics = train(run_env, tmp_path / "run", f"model={model}", f"method={method}",
+def test_bert_and_esm_stand_ins_train(short_test_env, tmp_path, model, method):
+    metrics = train(short_test_env, tmp_path / "run", f"model={model}", f"method={method}",
                     "trainer.max_steps=10", "trainer.eval_steps=5")
     assert metrics["status"] == "completed" and metrics["model"] == model
     if method == "probe":  # the classifier alone (BERT: one layer; ESM: dense + out_proj)
@@ -120,15 +120,16 @@ def test_bert_and_esm_stand_ins_train(run_env, tmp_path, model, method):
                                                "tiny_esm": 64 * 64 + 64 + 64 * 2 + 2}[model]
 
 
-def test_finished_run_is_not_trained_again(run_env, tmp_path):
+def test_finished_run_is_not_trained_again(short_test_env, tmp_path):
     run_dir = tmp_path / "run"
-    first = train(run_env, run_dir, "method=lora", "trainer.max_steps=6", "trainer.eval_steps=3")
+    first = train(short_test_env, run_dir, "method=lora", "trainer.max_steps=6",
+                  "trainer.eval_steps=3")
     again = run_train(train_args(run_dir, "method=lora", "trainer.max_steps=6",
-                                 "trainer.eval_steps=3"), run_env)
+                                 "trainer.eval_steps=3"), short_test_env)
     assert again.returncode == 0 and "already completed" in again.stderr + again.stdout
     assert json.loads((run_dir / "metrics.json").read_text()) == first
     other = run_train(train_args(run_dir, "method=lora", "trainer.max_steps=6",
-                                 "trainer.eval_steps=3", "trainer.lr=1e-3"), run_env)
+                                 "trainer.eval_steps=3", "trainer.lr=1e-3"), short_test_env)
     assert other.returncode == 2 and "trainer.lr: 3e-05 -> 0.001" in other.stderr  # refused
     assert json.loads((run_dir / "metrics.json").read_text()) == first
     records = sorted((run_dir / ".hydra").glob("*/overrides.yaml"))  # ... each attempt's own
@@ -146,13 +147,13 @@ def wait_for_marker(run_dir: Path, proc: subprocess.Popen, step: int) -> None:
 
 
 @pytest.mark.parametrize("kill_after_step", [10, 20])
-def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path,
+def test_sigkill_then_same_command_resumes_to_the_same_metrics(short_test_env, tmp_path,
                                                                 kill_after_step):
     args = ["method=adalora", "method.delta_t=2", "trainer.max_steps=40", "trainer.eval_steps=10"]
-    reference = train(run_env, tmp_path / "reference", *args)
+    reference = train(short_test_env, tmp_path / "reference", *args)
 
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=short_test_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_marker(run_dir, proc, kill_after_step)
@@ -163,21 +164,21 @@ def test_sigkill_then_same_command_resumes_to_the_same_metrics(run_env, tmp_path
     killed = collect_runs(run_dir).iloc[0]  # as make tables sees it: unfinished, its overrides
     assert killed["status"] == "incomplete" and killed["variant"] == " ".join(
         sorted(["task.dev_subset=64", *args[1:]]))
-    resumed = train(run_env, run_dir, *args)
+    resumed = train(short_test_env, run_dir, *args)
     for key in ("test/auc", "test/mcc", "dev/auc", "best_step", "steps", "trainable_params"):
         assert resumed[key] == reference[key], key
     assert (run_dir / "history.jsonl").read_text().count("\n") == 4
 
 
-def test_sigkill_then_resume_keeps_the_early_stopping_count(run_env, tmp_path):
+def test_sigkill_then_resume_keeps_the_early_stopping_count(short_test_env, tmp_path):
     """Killed one evaluation before early stopping ends the run, the resumed run must stop
     where the uninterrupted one did, not start counting its patience again."""
     args = ["method=lora", "trainer.max_steps=60", "trainer.eval_steps=3",
             "trainer.early_stopping_patience=2"]
-    reference = train(run_env, tmp_path / "reference", *args)
+    reference = train(short_test_env, tmp_path / "reference", *args)
     assert reference["steps"] < 60, "early stopping never ended the reference run"
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+    proc = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=short_test_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_marker(run_dir, proc, reference["steps"] - 3)
@@ -185,21 +186,21 @@ def test_sigkill_then_resume_keeps_the_early_stopping_count(run_env, tmp_path):
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
-    resumed = train(run_env, run_dir, *args)
+    resumed = train(short_test_env, run_dir, *args)
     assert resumed["steps"] == reference["steps"]
     assert resumed["best_step"] == reference["best_step"]
 
 
-def test_a_second_launch_of_a_run_in_progress_is_refused(run_env, tmp_path):
+def test_a_second_launch_of_a_run_in_progress_is_refused(short_test_env, tmp_path):
     """Say a sweep submitted again while the first still runs: the second process must neither
     train into the same checkpoints nor record anything in the other's run directory."""
     run_dir = tmp_path / "run"
     args = ["method=lora", "trainer.max_steps=400", "trainer.eval_steps=10"]
-    first = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+    first = subprocess.Popen(train_cmd(run_dir, *args), cwd=REPO, env=short_test_env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_marker(run_dir, first, 10)
-        second = subprocess.run(train_cmd(run_dir, *args), cwd=REPO, env=run_env,
+        second = subprocess.run(train_cmd(run_dir, *args), cwd=REPO, env=short_test_env,
                                 capture_output=True, text=True, timeout=600)
         assert first.poll() is None, "the first run ended before the second was refused"
     finally:
@@ -224,7 +225,7 @@ def test_incomplete_checkpoint_is_discarded(tmp_path):
     assert last_complete_checkpoint(tmp_path / "absent") is None
 
 
-def test_arch_auto_is_recorded_as_resolved_and_the_config_as_asked(run_env, tokenizer_dir,
+def test_arch_auto_is_recorded_as_resolved_and_the_config_as_asked(short_test_env, tokenizer_dir,
                                                                   tiny_promoters, tmp_path):
     """model=hf_causal (arch auto) on a local OPT: metrics.json records the arch the loaded
     model_type maps to; config.yaml keeps what was asked (the pipeline does not rewrite it)."""
@@ -241,7 +242,7 @@ def test_arch_auto_is_recorded_as_resolved_and_the_config_as_asked(run_env, toke
     done = run_train(["model=hf_causal", f"model.name_or_path={folder}", "method=lora",
                       "task=gue_folder", f"task.path={tiny_promoters}", "trainer.max_steps=2",
                       "trainer.eval_steps=2", "trainer.precision=fp32", "logger=none",
-                      "trainer.progress_bar=false", f"hydra.run.dir={run_dir}"], run_env)
+                      "trainer.progress_bar=false", f"hydra.run.dir={run_dir}"], short_test_env)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["arch"] == "opt" and metrics["trainable_params"] < metrics["total_params"]
