@@ -9,7 +9,8 @@ PYTEST_ARGS ?=
 # module's fixtures (the SLURM cluster) start once; files start in collection order, the slowest
 # first (tests/conftest.py). TEST_WORKERS=0: one process, no xdist.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,\
+  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 RESULTS ?= outputs
 OUT ?= outputs
 

@@ -60,14 +60,14 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(short_test_env, tmp_pat
     offline W&B run in the sweep's group; the two classical baselines; a last sweep holds a
     broken job (a bad learning rate), which fails alone, and a combination the paper does not
     run, which is skipped."""
-    run_env = short_test_env  # its 15 runs: 96 test rows each (train and dev whole)
-    done = multirun(run_env, tmp_path, "model=tiny_opt", "method=fmft,lora,adalora,ars,lingo",
+    env = short_test_env  # its 15 runs: 96 test rows each (train and dev whole)
+    done = multirun(env, tmp_path, "model=tiny_opt", "method=fmft,lora,adalora,ars,lingo",
                     "task=prom_tata,h3", "seed=1", "logger.group=dry_run")
     assert done.returncode == 0, done.stderr[-3000:]
-    baselines = multirun(run_env, tmp_path, "model=kmer_lr,cnn", "method=none",
+    baselines = multirun(env, tmp_path, "model=kmer_lr,cnn", "method=none",
                          "task=prom_tata,h3", "seed=1", "trainer.epochs=1", "logger=none")
     assert baselines.returncode == 0, baselines.stderr[-3000:]
-    broken = multirun(run_env, tmp_path, "model=tiny_opt,tiny_bert", "method=lingo",
+    broken = multirun(env, tmp_path, "model=tiny_opt,tiny_bert", "method=lingo",
                       "task=prom_tata", "seed=2", "trainer.lr=-1,3e-4", "logger=none")
     assert broken.returncode != 0  # the sweep reports its failed job ...
     metrics = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*/*/*/metrics.json")]
@@ -81,7 +81,7 @@ def test_sweep_then_tables_marks_skipped_and_failed_jobs(short_test_env, tmp_pat
     wandb_runs = list(tmp_path.glob("runs/*/*/seed1-*/wandb/offline-run-*/run-*.wandb"))
     assert len(wandb_runs) == 10  # one offline W&B run per job of the first sweep
 
-    tables = run_report(run_env, "--results", str(tmp_path / "runs"), "--out",
+    tables = run_report(env, "--results", str(tmp_path / "runs"), "--out",
                         str(tmp_path / "report"))
     assert tables.returncode == 0, tables.stderr[-3000:]
     s3 = unpadded((tmp_path / "report" / "tables" / "table_s3.md").read_text())

@@ -51,7 +51,7 @@ def dev_subset(dev: Split, n: int) -> Split:
     if n < 2:
         raise LingoError(f"task.dev_subset={n}: use at least 2 rows, or null (all of dev)")
     # here, not above: lingo-predict and lingo-explain read CSVs through this package and
-    # never split, and scikit-learn's import costs them about 1.5 s of start-up
+    # never split, and scikit-learn's import costs them about 1.2 s of start-up
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(dev))

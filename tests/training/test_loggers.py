@@ -13,9 +13,9 @@ from tests.training.test_training import train_args
 pytestmark = pytest.mark.slow
 
 
-def run(short_test_env: dict, run_dir: Path, *overrides: str, process: bool = False) -> Finished:
+def run(env: dict, run_dir: Path, *overrides: str, process: bool = False) -> Finished:
     args = [arg for arg in train_args(run_dir, *overrides) if arg != "logger=none"]
-    return run_train(args, short_test_env, process)
+    return run_train(args, env, process)
 
 
 def test_wandb_offline_run_holds_config_curves_and_results(short_test_env, tmp_path):

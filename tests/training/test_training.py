@@ -1,4 +1,5 @@
-"""Real tiny training runs on the real prom_300_tata, through the real entrypoint."""
+"""Real tiny training runs on the real prom_300_tata (its test split cut to 96 rows:
+``short_test_env``), through the real entrypoint."""
 
 import json
 import signal
@@ -32,8 +33,8 @@ def train_cmd(run_dir: Path, *overrides: str) -> list[str]:
     return [sys.executable, "train.py", *train_args(run_dir, *overrides)]
 
 
-def train(short_test_env: dict, run_dir: Path, *overrides: str) -> dict:
-    done = run_train(train_args(run_dir, *overrides), short_test_env)
+def train(env: dict, run_dir: Path, *overrides: str) -> dict:
+    done = run_train(train_args(run_dir, *overrides), env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((run_dir / "metrics.json").read_text())
 
