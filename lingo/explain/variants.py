@@ -203,6 +203,8 @@ def _write_vcf(pysam: Any, path: Path, reader: Any, records: list[Any],
         with pysam.VariantFile(tmp, "w", header=header) as out:
             for record in records:
                 out.write(record)
+        with open(tmp, "rb") as written:  # on disk before it takes the name (as write_atomic)
+            os.fsync(written.fileno())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

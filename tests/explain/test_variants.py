@@ -3,6 +3,7 @@
 
 import csv
 import logging
+import os
 import random
 import re
 from pathlib import Path
@@ -185,6 +186,28 @@ def test_output_vcf_annotated(inputs, tmp_path):
     assert len(reasons) == len(rows) - 2
     assert all(re.fullmatch(r"[^\s;,=]+", r) for r in reasons), reasons
     assert "contig_chrZ_is_not_in_the_FASTA_(it_has_c1_c2)" in reasons
+
+
+def test_the_vcf_is_on_disk_before_it_takes_its_name(inputs, tmp_path, monkeypatch):
+    """Written as every result is: a temporary file, flushed to disk, then renamed (a crash
+    leaves the old file or the new one, never an empty one)."""
+    events, fsync, replace = [], os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def renamed(src, dst) -> None:
+        events.append(("replace", str(src), str(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    vcf, fasta, _, _ = inputs
+    variant_effects(FakeScorer(), vcf, fasta, tmp_path / "out", progress=False)
+    [(_, tmp, _)] = [e for e in events if e[0] == "replace" and e[2].endswith("variants.vcf")]
+    assert events.index(("fsync", tmp)) < events.index(
+        ("replace", tmp, str(tmp_path / "out" / "variants.vcf")))
 
 
 @pytest.mark.parametrize(
