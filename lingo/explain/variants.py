@@ -5,18 +5,16 @@ that cannot be scored is kept with the reason, never a crash, so one bad line co
 import csv
 import io
 import logging
-import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from lingo.errors import LingoError
-from lingo.results import FILE_MODE, write_atomic
+from lingo.results import write_atomic, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +194,10 @@ def _write_vcf(pysam: Any, path: Path, reader: Any, records: list[Any],
             record.info["LINGO_DELTA"] = tuple(float(v) for v in delta[i])
         else:
             record.info["LINGO_REASON"] = re.sub(r"[\s;,=]+", "_", reason)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".vcf")
-    os.close(fd)
-    try:
-        os.chmod(tmp, FILE_MODE)
-        with pysam.VariantFile(tmp, "w", header=header) as out:
+
+    def write(handle: BinaryIO) -> None:  # pysam writes through the handle and leaves it open
+        with pysam.VariantFile(handle, "w", header=header) as out:
             for record in records:
                 out.write(record)
-        with open(tmp, "rb") as written:  # on disk before it takes the name (as write_atomic)
-            os.fsync(written.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    write_bytes_atomic(path, write)
