@@ -208,18 +208,19 @@ def short_test_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     trains and selects its checkpoint as on the real data. For runs whose machinery, not their
     test scores, is under test: a run evaluates all of its test split once, and prom_tata's 613
     rows took 2.7 s of a 15 s tiny run."""
-    cut = {data_dir / "GUE" / task / "test.csv" for task in ("prom/prom_300_tata", "EMP/H3")}
-    for file in cut:  # the rows kept must let a run compute its test AUC
-        labels = {row.rsplit(",", 1)[-1] for row in file.read_text().splitlines()[1:97]}
-        assert labels == {"0", "1"}, f"{file}: its first 96 rows hold labels {labels}"
+    kept = {}  # each cut file: its header and first 96 rows
+    for task in ("prom/prom_300_tata", "EMP/H3"):
+        file = data_dir / "GUE" / task / "test.csv"
+        kept[file] = file.read_text().splitlines(keepends=True)[:97]
+        labels = {row.strip().rsplit(",", 1)[-1] for row in kept[file][1:]}
+        assert labels == {"0", "1"}, f"{file}: its first 96 rows hold labels {labels}"  # AUC
 
     def mirror(source: Path, target: Path) -> None:
         target.mkdir()
         for entry in source.iterdir():
-            if entry in cut:
-                rows = entry.read_text().splitlines(keepends=True)
-                (target / entry.name).write_text("".join(rows[:97]))  # the header and 96
-            elif any(file.is_relative_to(entry) for file in cut):
+            if entry in kept:
+                (target / entry.name).write_text("".join(kept[entry]))
+            elif any(file.is_relative_to(entry) for file in kept):
                 mirror(entry, target / entry.name)
             else:
                 (target / entry.name).symlink_to(entry.resolve())
